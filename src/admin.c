@@ -1,0 +1,150 @@
+/* Workspace and API key creation, and the --seed fixture (admin.h). */
+#include "admin.h"
+
+#include "core/ids.h"
+#include "core/timeutil.h"
+
+err admin_workspace_create(store *s, arena *a, const char *name, bool sandbox,
+                           store_workspace *out)
+{
+    char *id = arena_alloc(a, UUID_STR_LEN);
+    uuid_v4(id);
+    *out = (store_workspace){
+        .workspace_id = id,
+        .name = name,
+        .company_name = name,
+        .is_sandbox = sandbox,
+        .publishable_key = token_new_publishable_key(a),
+        .created_at = time_now_ms(),
+    };
+    return store_workspace_create(s, out);
+}
+
+static err api_key_insert(store *s, const token_keys *keys, const char *id,
+                          const char *workspace_id, const char *name, const char *token)
+{
+    char hash[TOKEN_HASH_HEX_LEN];
+    token_hash(keys, token, hash);
+    return store_api_key_create(s, id, workspace_id, name, hash, time_now_ms());
+}
+
+err admin_api_key_create(store *s, const token_keys *keys, arena *a, const char *workspace_id,
+                         const char *name, const char **api_key_id, const char **api_key)
+{
+    err e = ERR_NONE;
+    store_workspace w;
+    if (!store_workspace_get(s, a, workspace_id, &w, &e))
+        return err_failed(e) ? e
+                             : err_make(ERR_NOT_FOUND, "workspace_not_found",
+                                        "No workspace has that id.");
+    char *id = arena_alloc(a, UUID_STR_LEN);
+    uuid_v4(id);
+    *api_key_id = id;
+    *api_key = token_new_api_key(a);
+    return api_key_insert(s, keys, id, workspace_id, name, *api_key);
+}
+
+/* ---- the fixture: the same ids and tokens as fake-seam-connect --seed ---- */
+
+#define WS1 "seed_workspace_1"
+#define WS2 "seed_workspace_2"
+#define JOHN "john_connected_account_id"
+#define JANE "jane_connected_account_id"
+
+static err seed_devices(store *s, int64_t t)
+{
+    static const char ecobee_extra[] =
+        "{\"is_cooling_available\":true,\"is_heating_available\":true,"
+        "\"min_heating_cooling_delta_celsius\":2.78,\"is_fan_running\":true,"
+        "\"fan_mode_setting\":\"auto\",\"current_climate_setting\":{"
+        "\"automatic_heating_enabled\":false,\"automatic_cooling_enabled\":true,"
+        "\"hvac_mode_setting\":\"cool\",\"manual_override_allowed\":true,"
+        "\"cooling_set_point_celsius\":24,\"heating_set_point_celsius\":18}}";
+    const store_device devices[] = {
+        {.device_id = "august_device_1", .connected_account_id = JOHN,
+         .device_type = "august_lock", .manufacturer = "august", .name = "Fake August Lock 1",
+         .nickname = "Front Door", .online = true, .locked = 1, .battery_level = -1},
+        {.device_id = "august_device_2", .connected_account_id = JOHN,
+         .device_type = "august_lock", .manufacturer = "august", .name = "Fake August Lock 2",
+         .nickname = "Back Door", .online = true, .locked = 1, .battery_level = -1},
+        {.device_id = "ecobee_device_1", .connected_account_id = JOHN,
+         .device_type = "ecobee_thermostat", .manufacturer = "ecobee", .name = "Thermostat 1",
+         .online = true, .locked = -1, .battery_level = -1, .extra_properties = ecobee_extra},
+        {.device_id = "minut_device_1", .connected_account_id = JOHN,
+         .device_type = "minut_sensor", .manufacturer = "minut", .name = "Minut Sensor 1",
+         .online = true, .locked = -1, .battery_level = -1},
+        {.device_id = "schlage_device_id", .connected_account_id = JANE,
+         .device_type = "schlage_lock", .manufacturer = "schlage", .name = "Bathroom Door",
+         .nickname = "Bathroom Door", .online = true, .locked = 1, .battery_level = -1},
+    };
+    for (size_t i = 0; i < sizeof devices / sizeof *devices; i++) {
+        store_device d = devices[i];
+        d.workspace_id = WS1;
+        d.created_at = t + (int64_t)i;
+        err e = store_device_create(s, &d);
+        if (err_failed(e))
+            return e;
+    }
+    return ERR_NONE;
+}
+
+static err seed_client_session(store *s, const token_keys *keys, arena *a, int64_t t)
+{
+    static const char *accounts[] = {JOHN};
+    static const char *webviews[] = {"connect_webview1"};
+    const char *token = "seam_cst1_token";
+    char hash[TOKEN_HASH_HEX_LEN];
+    token_hash(keys, token, hash);
+    store_client_session cs = {
+        .client_session_id = "seed_client_session_1",
+        .workspace_id = WS1,
+        .user_identifier_key = "john_user_identifier_key",
+        .token_sealed = token_seal(a, keys, token),
+        .user_identity_id = "john_user_identity_id",
+        .created_at = t,
+        .expires_at = t + 10LL * 365 * 24 * 3600 * 1000, /* a fixture outlives any test */
+    };
+    store_client_session_grants grants = {
+        .connected_account_ids = {accounts, 1},
+        .connect_webview_ids = {webviews, 1},
+        .user_identity_id = "john_user_identity_id",
+    };
+    return store_client_session_create(s, &cs, hash, &grants, NULL);
+}
+
+err admin_seed(store *s, const token_keys *keys, arena *a)
+{
+    err e = ERR_NONE;
+    store_workspace existing;
+    if (store_workspace_get(s, a, WS1, &existing, &e) || err_failed(e))
+        return e;
+    int64_t t = time_now_ms();
+    const store_workspace workspaces[] = {
+        {WS1, "My Workspace", "My Workspace", true, "seam_pk1_token", t},
+        {WS2, "Empty Workspace", "Empty Workspace", true, "seam_pk2_token", t},
+    };
+    for (size_t i = 0; i < 2; i++)
+        if (err_failed(e = store_workspace_create(s, &workspaces[i])))
+            return e;
+    if (err_failed(e = api_key_insert(s, keys, "seed_api_key_1", WS1, "Seed API Key 1",
+                                      "seam_apikey1_token")) ||
+        err_failed(e = api_key_insert(s, keys, "seed_api_key_2", WS2, "Seed API Key 2",
+                                      "seam_apikey2_token")))
+        return e;
+    const store_connected_account accounts[] = {
+        {JOHN, WS1, "august", "john@example.com", t},
+        {JANE, WS1, "schlage", "jane@example.com", t + 1},
+    };
+    for (size_t i = 0; i < 2; i++)
+        if (err_failed(e = store_connected_account_create(s, &accounts[i])))
+            return e;
+    store_connect_webview cw = {"connect_webview1", WS1, JOHN, "authorized", t};
+    store_user_identity ui = {.user_identity_id = "john_user_identity_id", .workspace_id = WS1,
+                              .user_identity_key = "john_user_identifier_key",
+                              .email_address = "jane@example.com", .created_at = t};
+    if (err_failed(e = store_connect_webview_create(s, &cw)) ||
+        err_failed(e = store_user_identity_create(s, &ui)) ||
+        err_failed(e = seed_devices(s, t)))
+        return e;
+    return seed_client_session(s, keys, a, t);
+}

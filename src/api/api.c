@@ -1,0 +1,132 @@
+/* The request pipeline: route -> authenticate -> parameters -> handler ->
+ * JSON response, with every failure rendered once in the API error shape. */
+#include "api/api.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/handler.h"
+#include "api/params.h"
+#include "api/router.h"
+#include "core/timeutil.h"
+
+static void add_header(api_response *res, const char *name, const char *value)
+{
+    if (res->nheaders < API_MAX_HEADERS) {
+        res->headers[res->nheaders].name = name;
+        res->headers[res->nheaders].value = value;
+        res->nheaders++;
+    }
+}
+
+static void respond_json(api_response *res, int status, json_t *body)
+{
+    res->status = status;
+    res->body = json_dumps(body, JSON_COMPACT);
+    res->body_len = res->body ? strlen(res->body) : 0;
+    json_decref(body);
+}
+
+static void respond_error(api_response *res, err e, params *p)
+{
+    json_t *error = json_pack("{s:s,s:s}", "type", e.type ? e.type : "internal_error", "message",
+                              e.message ? e.message : "Something went wrong.");
+    json_t *validation = p ? params_validation_errors(p) : NULL;
+    if (validation && e.type && strcmp(e.type, "invalid_input") == 0)
+        json_object_set(error, "validation_errors", validation);
+    respond_json(res, err_http_status(e.kind), json_pack("{s:o,s:b}", "error", error, "ok", 0));
+}
+
+/* The parameters of the request: query string for GET, JSON body otherwise.
+ * *body_out owns the parsed body. */
+static params *read_params(const api_request *req, json_t **body_out, err *e)
+{
+    *body_out = NULL;
+    if (strcmp(req->method, "GET") == 0)
+        return params_from_query(req->a, req->query, req->nquery);
+    json_t *body;
+    if (req->body_len == 0) {
+        body = json_object();
+    } else {
+        json_error_t jerr;
+        body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!body) {
+            *e = err_make(ERR_BAD_REQUEST, "invalid_input",
+                          arena_sprintf(req->a, "The request body is not valid JSON: %s (line %d)",
+                                        jerr.text, jerr.line));
+            return NULL;
+        }
+        if (!json_is_object(body)) {
+            json_decref(body);
+            *e = err_make(ERR_BAD_REQUEST, "invalid_input",
+                          "The request body must be a JSON object.");
+            return NULL;
+        }
+    }
+    *body_out = body;
+    return params_from_json(req->a, body);
+}
+
+static err check_credential(const route *r, const auth_ctx *auth, arena *a)
+{
+    if (r->creds & auth->kind)
+        return ERR_NONE;
+    return err_make(ERR_FORBIDDEN, "forbidden",
+                    arena_sprintf(a, "%s cannot be used on %s.", cred_kind_name(auth->kind),
+                                  r->path));
+}
+
+void api_handle(const api_server *srv, const api_request *req, api_response *res)
+{
+    memset(res, 0, sizeof *res);
+    const route *r = router_find(req->path);
+    if (!r) {
+        respond_error(res, err_make(ERR_NOT_FOUND, "not_found",
+                                    arena_sprintf(req->a, "No route %s.", req->path)), NULL);
+        return;
+    }
+    if (!(router_method_bit(req->method) & r->methods)) {
+        const char *allow = router_allow_header(req->a, r->methods);
+        add_header(res, "Allow", allow);
+        respond_error(res, err_make(ERR_METHOD, "method_not_allowed",
+                                    arena_sprintf(req->a, "%s takes %s.", r->path, allow)), NULL);
+        return;
+    }
+    api_call c = {.srv = srv, .a = req->a, .method = req->method, .path = r->path,
+                  .now = time_now_ms()};
+    auth_ctx auth = {0};
+    err e = ERR_NONE;
+    if (r->creds) {
+        e = auth_resolve(srv->store, &srv->keys, req->a, &req->creds, c.now, &auth);
+        if (!err_failed(e))
+            e = check_credential(r, &auth, req->a);
+        if (err_failed(e)) {
+            respond_error(res, e, NULL);
+            return;
+        }
+    }
+    c.auth = &auth;
+    json_t *body = NULL;
+    c.p = read_params(req, &body, &e);
+    if (c.p) {
+        e = r->handler(&c);
+        /* A handler that succeeded must have checked its parameters. */
+        if (!err_failed(e) && err_failed(params_check(c.p))) {
+            fprintf(stderr, "latchkey: %s did not check its parameters\n", r->path);
+            e = err_make(ERR_INTERNAL, "internal_error", "Parameters were not checked.");
+        }
+    }
+    if (err_failed(e)) {
+        json_decref(c.out);
+        respond_error(res, e, c.p);
+    } else {
+        json_t *out = c.out ? c.out : json_object();
+        json_object_set_new(out, "ok", json_true());
+        respond_json(res, 200, out);
+    }
+    if (c.p)
+        params_free(c.p);
+    json_decref(body);
+}

@@ -1,0 +1,53 @@
+/* The API's entry point, independent of any HTTP library: the HTTP layer
+ * fills an api_request, calls api_handle, and writes the api_response. */
+#ifndef LATCHKEY_API_H
+#define LATCHKEY_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/auth.h"
+#include "auth/tokens.h"
+#include "core/arena.h"
+#include "store/store.h"
+
+/* Long-lived state shared by every request. */
+typedef struct api_server {
+    store *store;
+    token_keys keys;
+    const char *public_url;          /* base of next_page_url, no trailing '/' */
+    int64_t client_session_lifetime_ms;
+} api_server;
+
+typedef struct api_kv {
+    const char *key;
+    const char *value; /* "" for "key=" or a bare "key" */
+} api_kv;
+
+typedef struct api_request {
+    arena *a;
+    const char *method;
+    const char *path;
+    const api_kv *query; /* in the order sent, repeated keys repeated */
+    size_t nquery;
+    const char *body;
+    size_t body_len;
+    auth_headers creds;
+} api_request;
+
+enum { API_MAX_HEADERS = 4 };
+
+typedef struct api_response {
+    int status;
+    char *body; /* malloc'd JSON; the caller frees it */
+    size_t body_len;
+    struct {
+        const char *name, *value;
+    } headers[API_MAX_HEADERS];
+    size_t nheaders;
+} api_response;
+
+void api_handle(const api_server *srv, const api_request *req, api_response *res);
+
+#endif

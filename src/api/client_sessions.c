@@ -1,0 +1,316 @@
+/* client_sessions/ routes: create, get_or_create, get, list, grant_access, revoke,
+ * delete. A client session is one end user's credential; its token is shown
+ * whenever the session is, so it is unsealed here for rendering. */
+#include <string.h>
+
+#include "api/handler.h"
+#include "api/render.h"
+#include "core/ids.h"
+
+typedef struct grant_params {
+    store_client_session_grants grants;
+    bool any; /* any grant parameter was given */
+} grant_params;
+
+static err not_found(void)
+{
+    return err_make(ERR_NOT_FOUND, "client_session_not_found", "Client session not found.");
+}
+
+/* Rejects the ids of `list` (parameter `key`) that are not in the workspace. */
+static void check_ids_exist(api_call *c, store_kind kind, const char *key, const str_list *list,
+                            err *e)
+{
+    long missing = store_first_missing(c->srv->store, kind, c->auth->workspace_id, list, e);
+    if (missing >= 0)
+        param_reject(c->p, key, arena_sprintf(c->a, "%s was not found in this workspace",
+                                              list->items[missing]));
+}
+
+/* connected_account_ids, connect_webview_ids, user_identity_id and the
+ * deprecated one-element user_identity_ids, each checked to exist. */
+static err read_grants(api_call *c, grant_params *g)
+{
+    memset(g, 0, sizeof *g);
+    err e = ERR_NONE;
+    store_client_session_grants *gr = &g->grants;
+    if (param_str_list(c->p, "connected_account_ids", &gr->connected_account_ids)) {
+        g->any = true;
+        check_ids_exist(c, STORE_CONNECTED_ACCOUNT, "connected_account_ids",
+                        &gr->connected_account_ids, &e);
+    }
+    if (param_str_list(c->p, "connect_webview_ids", &gr->connect_webview_ids)) {
+        g->any = true;
+        check_ids_exist(c, STORE_CONNECT_WEBVIEW, "connect_webview_ids", &gr->connect_webview_ids,
+                        &e);
+    }
+    const char *identity = NULL;
+    str_list identities;
+    if (param_str_list(c->p, "user_identity_ids", &identities)) {
+        if (identities.count != 1)
+            param_reject(c->p, "user_identity_ids", "Array must contain exactly 1 element(s)");
+        else
+            identity = identities.items[0];
+    }
+    param_nonempty_str(c->p, "user_identity_id", &identity);
+    if (identity) {
+        g->any = true;
+        gr->user_identity_id = identity;
+        str_list one = {&gr->user_identity_id, 1};
+        check_ids_exist(c, STORE_USER_IDENTITY, "user_identity_id", &one, &e);
+    }
+    return e;
+}
+
+static err respond_session(api_call *c, const store_client_session *cs)
+{
+    const char *token = token_unseal(c->a, &c->srv->keys, cs->token_sealed);
+    if (!token)
+        return err_make(ERR_INTERNAL, "internal_error",
+                        "The client session token cannot be unsealed with this server secret.");
+    c->out = json_pack("{s:o}", "client_session", render_client_session(cs, token));
+    return ERR_NONE;
+}
+
+/* Reads the session named by id or user_identifier_key from the store (as
+ * it is now) and renders it. */
+static err respond_session_lookup(api_call *c, const char *id, const char *uik)
+{
+    err e = ERR_NONE;
+    store_client_session cs;
+    if (!store_client_session_get(c->srv->store, c->a, c->auth->workspace_id, id, uik, &cs, &e))
+        return err_failed(e) ? e : not_found();
+    return respond_session(c, &cs);
+}
+
+/* The user_identifier_key of a create call: the body, or for a publishable
+ * key the seam-user-identifier-key header. */
+static const char *read_user_identifier_key(api_call *c)
+{
+    const char *uik = NULL;
+    param_nonempty_str(c->p, "user_identifier_key", &uik);
+    if (!uik && c->auth->kind == CRED_PUBLISHABLE_KEY)
+        uik = c->auth->user_identifier_key_header;
+    return uik && *uik ? uik : NULL;
+}
+
+static void read_expires_at(api_call *c, int64_t *expires_at)
+{
+    if (param_time(c->p, "expires_at", expires_at) && *expires_at <= c->now)
+        param_reject(c->p, "expires_at", "Must be in the future");
+}
+
+/* Rules for a publishable key: it names a user and grants nothing. */
+static err check_publishable_key(api_call *c, const char *uik, const grant_params *g)
+{
+    if (c->auth->kind != CRED_PUBLISHABLE_KEY)
+        return ERR_NONE;
+    if (g->any)
+        return err_make(ERR_FORBIDDEN, "publishable_keys_must_create_empty_client_sessions",
+                        "A publishable key can only create a client session with no connected "
+                        "accounts, connect webviews or user identity.");
+    if (!uik)
+        return err_make(ERR_BAD_REQUEST, "missing_user_identifier_key",
+                        "A publishable key needs a user_identifier_key (in the body or the "
+                        "seam-user-identifier-key header).");
+    return ERR_NONE;
+}
+
+/* Creates a session, optionally replacing a dead one of the same user;
+ * sets *id_out to its id. */
+static err insert_session(api_call *c, const char *uik, const char *customer_key,
+                          int64_t expires_at, const store_client_session_grants *grants,
+                          const char *replaces_id, const char **id_out)
+{
+    char *id = arena_alloc(c->a, UUID_STR_LEN);
+    uuid_v4(id);
+    const char *token = token_new_client_session(c->a);
+    char hash[TOKEN_HASH_HEX_LEN];
+    token_hash(&c->srv->keys, token, hash);
+    store_client_session cs = {
+        .client_session_id = id,
+        .workspace_id = c->auth->workspace_id,
+        .user_identifier_key = uik,
+        .token_sealed = token_seal(c->a, &c->srv->keys, token),
+        .user_identity_id = grants->user_identity_id,
+        .customer_key = customer_key,
+        .created_at = c->now,
+        .expires_at = expires_at ? expires_at : c->now + c->srv->client_session_lifetime_ms,
+    };
+    *id_out = id;
+    return store_client_session_create(c->srv->store, &cs, hash, grants, replaces_id);
+}
+
+static bool is_already_exists(err e)
+{
+    return e.type && strcmp(e.type, "client_session_token_already_exists") == 0;
+}
+
+err client_sessions_create(api_call *c)
+{
+    const char *uik = read_user_identifier_key(c);
+    const char *customer_key = NULL;
+    int64_t expires_at = 0;
+    grant_params g;
+    err e = read_grants(c, &g);
+    param_nonempty_str(c->p, "customer_key", &customer_key);
+    read_expires_at(c, &expires_at);
+    if (err_failed(e) || err_failed(e = check_publishable_key(c, uik, &g)) ||
+        err_failed(e = params_check(c->p)))
+        return e;
+    const char *id;
+    e = insert_session(c, uik, customer_key, expires_at, &g.grants, NULL, &id);
+    /* PUT is idempotent per user: it answers with the session that exists. */
+    if (is_already_exists(e) && strcmp(c->method, "PUT") == 0)
+        return respond_session_lookup(c, NULL, uik);
+    return err_failed(e) ? e : respond_session_lookup(c, id, NULL);
+}
+
+err client_sessions_get_or_create(api_call *c)
+{
+    const char *uik = read_user_identifier_key(c);
+    int64_t expires_at = 0;
+    grant_params g;
+    err e = read_grants(c, &g);
+    read_expires_at(c, &expires_at);
+    if (err_failed(e) || err_failed(e = check_publishable_key(c, uik, &g)) ||
+        err_failed(e = params_check(c->p)))
+        return e;
+    store_client_session existing;
+    bool found = uik && store_client_session_get(c->srv->store, c->a, c->auth->workspace_id, NULL,
+                                                 uik, &existing, &e);
+    if (err_failed(e))
+        return e;
+    const char *id;
+    if (found && !existing.revoked_at && existing.expires_at > c->now) {
+        /* A live session: it gains what was asked for, and the new expiry. */
+        id = existing.client_session_id;
+        if (!store_client_session_grant(c->srv->store, c->auth->workspace_id, id, &g.grants,
+                                        expires_at, &e))
+            return err_failed(e) ? e : not_found();
+    } else {
+        /* None, or a revoked or expired one: a fresh session (keeping what
+         * the dead one held) so the caller gets a token that works. */
+        e = insert_session(c, uik, found ? existing.customer_key : NULL, expires_at, &g.grants,
+                           found ? existing.client_session_id : NULL, &id);
+        if (is_already_exists(e)) /* created concurrently: use that one */
+            return respond_session_lookup(c, NULL, uik);
+        if (err_failed(e))
+            return e;
+    }
+    return respond_session_lookup(c, id, NULL);
+}
+
+/* The session a call names by client_session_id or user_identifier_key
+ * (at least one required), looked up in the caller's workspace. */
+static void read_target(api_call *c, const char **id, const char **uik)
+{
+    *id = NULL;
+    *uik = NULL;
+    param_nonempty_str(c->p, "client_session_id", id);
+    param_nonempty_str(c->p, "user_identifier_key", uik);
+    if (!*id && !*uik && !param_present(c->p, "client_session_id") &&
+        !param_present(c->p, "user_identifier_key"))
+        param_reject(c->p, "client_session_id", "Required: client_session_id or user_identifier_key");
+}
+
+err client_sessions_get(api_call *c)
+{
+    const char *id = NULL, *uik = NULL;
+    if (c->auth->kind == CRED_CLIENT_SESSION) {
+        /* A token sees its own session; naming another one finds nothing. */
+        const store_client_session *own = c->auth->session;
+        param_nonempty_str(c->p, "client_session_id", &id);
+        param_nonempty_str(c->p, "user_identifier_key", &uik);
+        err e = params_check(c->p);
+        if (err_failed(e))
+            return e;
+        if ((id && strcmp(id, own->client_session_id) != 0) ||
+            (uik && (!own->user_identifier_key || strcmp(uik, own->user_identifier_key) != 0)))
+            return not_found();
+        return respond_session(c, own);
+    }
+    read_target(c, &id, &uik);
+    err e = params_check(c->p);
+    if (err_failed(e))
+        return e;
+    return respond_session_lookup(c, id, uik);
+}
+
+err client_sessions_list(api_call *c)
+{
+    store_client_session_filter f = {0};
+    param_str(c->p, "client_session_id", &f.client_session_id);
+    param_str(c->p, "user_identifier_key", &f.user_identifier_key);
+    param_str(c->p, "connect_webview_id", &f.connect_webview_id);
+    param_str(c->p, "user_identity_id", &f.user_identity_id);
+    param_bool(c->p, "without_user_identifier_key", &f.without_user_identifier_key);
+    err e = params_check(c->p);
+    if (err_failed(e))
+        return e;
+    store_client_session *rows = NULL;
+    size_t n = 0;
+    e = store_client_session_list(c->srv->store, c->a, c->auth->workspace_id, &f, &rows, &n);
+    if (err_failed(e))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const char *token = token_unseal(c->a, &c->srv->keys, rows[i].token_sealed);
+        if (!token) {
+            json_decref(arr);
+            return err_make(ERR_INTERNAL, "internal_error",
+                            "A client session token cannot be unsealed with this server secret.");
+        }
+        json_array_append_new(arr, render_client_session(&rows[i], token));
+    }
+    c->out = json_pack("{s:o}", "client_sessions", arr);
+    return ERR_NONE;
+}
+
+err client_sessions_grant_access(api_call *c)
+{
+    const char *id, *uik;
+    read_target(c, &id, &uik);
+    grant_params g;
+    err e = read_grants(c, &g);
+    if (err_failed(e) || err_failed(e = params_check(c->p)))
+        return e;
+    store_client_session cs;
+    if (!store_client_session_get(c->srv->store, c->a, c->auth->workspace_id, id, uik, &cs, &e))
+        return err_failed(e) ? e : not_found();
+    if (!store_client_session_grant(c->srv->store, c->auth->workspace_id, cs.client_session_id,
+                                    &g.grants, 0, &e))
+        return err_failed(e) ? e : not_found();
+    return respond_session_lookup(c, cs.client_session_id, NULL);
+}
+
+/* revoke and delete: both name the session by its id. */
+static err read_session_id(api_call *c, const char **id)
+{
+    if (!param_nonempty_str(c->p, "client_session_id", id) &&
+        !param_present(c->p, "client_session_id"))
+        param_reject(c->p, "client_session_id", "Required");
+    return params_check(c->p);
+}
+
+err client_sessions_revoke(api_call *c)
+{
+    const char *id = NULL;
+    err e = read_session_id(c, &id);
+    if (err_failed(e))
+        return e;
+    if (!store_client_session_revoke(c->srv->store, c->auth->workspace_id, id, c->now, &e))
+        return err_failed(e) ? e : not_found();
+    return ERR_NONE;
+}
+
+err client_sessions_delete(api_call *c)
+{
+    const char *id = NULL;
+    err e = read_session_id(c, &id);
+    if (err_failed(e))
+        return e;
+    if (!store_client_session_delete(c->srv->store, c->auth->workspace_id, id, &e))
+        return err_failed(e) ? e : not_found();
+    return ERR_NONE;
+}

@@ -1,0 +1,336 @@
+/* Parameter extraction and validation (params.h). One accessor set serves
+ * both sources: a JSON object, or query pairs with string values. */
+#include "api/params.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/timeutil.h"
+
+typedef struct used_key {
+    const char *key;
+    struct used_key *next;
+} used_key;
+
+struct params {
+    arena *a;
+    json_t *body;         /* JSON source (borrowed), or NULL */
+    const api_kv *kv;     /* query source */
+    size_t nkv;
+    used_key *used;
+    json_t *errors;       /* owned; NULL until the first problem */
+    const char *first_problem;
+};
+
+params *params_from_json(arena *a, json_t *body)
+{
+    params *p = arena_zalloc(a, sizeof *p);
+    p->a = a;
+    p->body = body;
+    return p;
+}
+
+params *params_from_query(arena *a, const api_kv *kv, size_t n)
+{
+    params *p = arena_zalloc(a, sizeof *p);
+    p->a = a;
+    p->kv = kv;
+    p->nkv = n;
+    return p;
+}
+
+void params_free(params *p)
+{
+    if (p && p->errors)
+        json_decref(p->errors);
+}
+
+static void mark_used(params *p, const char *key)
+{
+    used_key *u = arena_alloc(p->a, sizeof *u);
+    u->key = key;
+    u->next = p->used;
+    p->used = u;
+}
+
+static bool is_used(const params *p, const char *key)
+{
+    for (const used_key *u = p->used; u; u = u->next)
+        if (strcmp(u->key, key) == 0)
+            return true;
+    return false;
+}
+
+void param_reject(params *p, const char *key, const char *message)
+{
+    if (!p->errors)
+        p->errors = json_object();
+    json_t *entry = json_object_get(p->errors, key);
+    if (!entry) {
+        entry = json_pack("{s:[]}", "_errors");
+        json_object_set_new(p->errors, key, entry);
+    }
+    json_array_append_new(json_object_get(entry, "_errors"), json_string(message));
+    if (!p->first_problem)
+        p->first_problem = arena_sprintf(p->a, "%s: %s", key, message);
+}
+
+/* JSON source: the value of key, NULL when absent or null. */
+static json_t *json_value(params *p, const char *key)
+{
+    json_t *v = json_object_get(p->body, key);
+    return json_is_null(v) ? NULL : v;
+}
+
+/* Query source: the values of key, in order. Returns the count. */
+static size_t query_values(params *p, const char *key, const char ***out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->nkv; i++)
+        if (strcmp(p->kv[i].key, key) == 0)
+            n++;
+    if (n == 0)
+        return 0;
+    const char **vals = arena_alloc(p->a, n * sizeof *vals);
+    size_t j = 0;
+    for (size_t i = 0; i < p->nkv; i++)
+        if (strcmp(p->kv[i].key, key) == 0)
+            vals[j++] = p->kv[i].value;
+    *out = vals;
+    return n;
+}
+
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_NULL: return "null";
+    }
+    return "unknown";
+}
+
+static void reject_type(params *p, const char *key, const char *expected, const json_t *got)
+{
+    param_reject(p, key, arena_sprintf(p->a, "Expected %s, received %s", expected,
+                                       json_type_name(got)));
+}
+
+/* The single raw value of a scalar parameter: from JSON (any type) or from
+ * the query (a string). Returns false when absent or on error. */
+static bool scalar(params *p, const char *key, json_t **jv, const char **qv)
+{
+    mark_used(p, key);
+    *jv = NULL;
+    *qv = NULL;
+    if (p->body) {
+        *jv = json_value(p, key);
+        return *jv != NULL;
+    }
+    const char **vals;
+    size_t n = query_values(p, key, &vals);
+    if (n == 0)
+        return false;
+    if (n > 1) {
+        param_reject(p, key, "Expected a single value, received several");
+        return false;
+    }
+    if (vals[0][0] == '\0')
+        return false; /* "key=" on a scalar: not given */
+    *qv = vals[0];
+    return true;
+}
+
+bool param_present(params *p, const char *key)
+{
+    if (p->body)
+        return json_value(p, key) != NULL;
+    const char **vals;
+    return query_values(p, key, &vals) > 0;
+}
+
+bool param_str(params *p, const char *key, const char **out)
+{
+    json_t *jv;
+    const char *qv;
+    if (!scalar(p, key, &jv, &qv))
+        return false;
+    if (jv) {
+        if (!json_is_string(jv)) {
+            reject_type(p, key, "string", jv);
+            return false;
+        }
+        *out = arena_strdup(p->a, json_string_value(jv)); /* jansson refuses \u0000 */
+        return true;
+    }
+    *out = qv;
+    return true;
+}
+
+bool param_nonempty_str(params *p, const char *key, const char **out)
+{
+    if (!param_str(p, key, out))
+        return false;
+    if (**out == '\0') {
+        param_reject(p, key, "String must contain at least 1 character(s)");
+        return false;
+    }
+    return true;
+}
+
+static bool list_size_ok(params *p, const char *key, size_t n)
+{
+    if (n <= PARAM_MAX_LIST)
+        return true;
+    param_reject(p, key, arena_sprintf(p->a, "Array must contain at most %d element(s)",
+                                       PARAM_MAX_LIST));
+    return false;
+}
+
+bool param_str_list(params *p, const char *key, str_list *out)
+{
+    mark_used(p, key);
+    if (p->body) {
+        json_t *v = json_value(p, key);
+        if (!v)
+            return false;
+        if (!json_is_array(v)) {
+            reject_type(p, key, "array", v);
+            return false;
+        }
+        size_t n = json_array_size(v);
+        if (!list_size_ok(p, key, n))
+            return false;
+        const char **items = arena_alloc(p->a, (n ? n : 1) * sizeof *items);
+        for (size_t i = 0; i < n; i++) {
+            json_t *item = json_array_get(v, i);
+            if (!json_is_string(item)) {
+                param_reject(p, key, arena_sprintf(p->a, "Item %zu: expected string, received %s",
+                                                   i, json_type_name(item)));
+                return false;
+            }
+            items[i] = arena_strdup(p->a, json_string_value(item));
+        }
+        *out = (str_list){items, n};
+        return true;
+    }
+    const char **vals;
+    size_t n = query_values(p, key, &vals);
+    if (n == 0)
+        return false;
+    if (n == 1 && vals[0][0] == '\0') {
+        *out = (str_list){vals, 0}; /* "key=": the empty array */
+        return true;
+    }
+    if (!list_size_ok(p, key, n))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (vals[i][0] == '\0') {
+            param_reject(p, key, "Items must not be empty strings");
+            return false;
+        }
+    }
+    *out = (str_list){vals, n};
+    return true;
+}
+
+bool param_bool(params *p, const char *key, bool *out)
+{
+    json_t *jv;
+    const char *qv;
+    if (!scalar(p, key, &jv, &qv))
+        return false;
+    if (jv) {
+        if (!json_is_boolean(jv)) {
+            reject_type(p, key, "boolean", jv);
+            return false;
+        }
+        *out = json_is_true(jv);
+        return true;
+    }
+    if (strcmp(qv, "true") == 0 || strcmp(qv, "false") == 0) {
+        *out = qv[0] == 't';
+        return true;
+    }
+    param_reject(p, key, "Expected boolean (true or false)");
+    return false;
+}
+
+bool param_int(params *p, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+    json_t *jv;
+    const char *qv;
+    if (!scalar(p, key, &jv, &qv))
+        return false;
+    double d;
+    if (jv) {
+        if (!json_is_number(jv)) {
+            reject_type(p, key, "number", jv);
+            return false;
+        }
+        d = json_number_value(jv);
+    } else {
+        char *end;
+        errno = 0;
+        d = strtod(qv, &end);
+        if (errno || *end != '\0' || end == qv) {
+            param_reject(p, key, "Expected number");
+            return false;
+        }
+    }
+    if (d != (double)(int64_t)d) {
+        param_reject(p, key, "Expected integer");
+        return false;
+    }
+    if (d < (double)min || d > (double)max) {
+        param_reject(p, key, arena_sprintf(p->a, "Must be between %lld and %lld",
+                                           (long long)min, (long long)max));
+        return false;
+    }
+    *out = (int64_t)d;
+    return true;
+}
+
+bool param_time(params *p, const char *key, int64_t *out)
+{
+    const char *s;
+    if (!param_str(p, key, &s))
+        return false;
+    if (!time_parse_iso8601(s, out)) {
+        param_reject(p, key, "Invalid datetime: expected ISO 8601, such as 2026-01-31T12:00:00Z");
+        return false;
+    }
+    return true;
+}
+
+err params_check(params *p)
+{
+    if (p->body) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(p->body, key, v) {
+            if (key[0] != '_' && !is_used(p, key))
+                param_reject(p, key, "Unrecognized key: this route does not take it");
+        }
+    } else {
+        for (size_t i = 0; i < p->nkv; i++) {
+            const char *key = p->kv[i].key;
+            if (key[0] != '_' && !is_used(p, key)) {
+                mark_used(p, key); /* report a repeated key once */
+                param_reject(p, key, "Unrecognized key: this route does not take it");
+            }
+        }
+    }
+    if (!p->errors)
+        return ERR_NONE;
+    return err_make(ERR_BAD_REQUEST, "invalid_input",
+                    arena_sprintf(p->a, "Invalid input: %s", p->first_problem));
+}
+
+json_t *params_validation_errors(params *p) { return p->errors; }

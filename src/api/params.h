@@ -1,0 +1,45 @@
+/* Typed request parameters, from the query string (GET) or the JSON body.
+ * Accessors return true when the parameter is present and well-typed; every
+ * problem is collected, and params_check turns them, with any key no handler
+ * asked for, into one invalid_input error naming each parameter. */
+#ifndef LATCHKEY_PARAMS_H
+#define LATCHKEY_PARAMS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "core/arena.h"
+#include "core/err.h"
+#include "store/store.h"
+
+typedef struct params params;
+
+enum { PARAM_MAX_LIST = 1000 };
+
+params *params_from_json(arena *a, json_t *body);
+params *params_from_query(arena *a, const api_kv *kv, size_t n);
+
+bool param_str(params *p, const char *key, const char **out);
+/* A string that must not be empty when given. */
+bool param_nonempty_str(params *p, const char *key, const char **out);
+/* An array of strings (query: repeated keys; "key=" alone is []). */
+bool param_str_list(params *p, const char *key, str_list *out);
+bool param_bool(params *p, const char *key, bool *out);
+bool param_int(params *p, const char *key, int64_t min, int64_t max, int64_t *out);
+/* An ISO 8601 date-time, as milliseconds since the epoch. */
+bool param_time(params *p, const char *key, int64_t *out);
+/* Whether key was sent at all (with any value but JSON null). */
+bool param_present(params *p, const char *key);
+
+/* Records a problem with key (also for rules the handler checks itself). */
+void param_reject(params *p, const char *key, const char *message);
+
+/* ERR_NONE, or invalid_input when anything was rejected or unrecognized. */
+err params_check(params *p);
+/* The {"<param>": {"_errors": [...]}} object, or NULL; borrowed. */
+json_t *params_validation_errors(params *p);
+void params_free(params *p);
+
+#endif

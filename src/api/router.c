@@ -1,0 +1,51 @@
+/* The route table (router.h). Paths and methods follow the OpenAPI
+ * document; credentials follow shared/API.md. */
+#include "api/router.h"
+
+#include <string.h>
+
+#define AK CRED_API_KEY
+#define CST CRED_CLIENT_SESSION
+#define PK CRED_PUBLISHABLE_KEY
+#define GET_POST (METHOD_GET | METHOD_POST)
+
+static const route ROUTES[] = {
+    {"/health", METHOD_GET, 0, health_get},
+    {"/workspaces/get", GET_POST, AK | CST, workspaces_get},
+    {"/client_sessions/create", METHOD_POST | METHOD_PUT, AK | PK, client_sessions_create},
+    {"/client_sessions/get_or_create", METHOD_POST, AK | PK, client_sessions_get_or_create},
+    {"/client_sessions/get", GET_POST, AK | CST, client_sessions_get},
+    {"/client_sessions/list", GET_POST, AK, client_sessions_list},
+    {"/client_sessions/grant_access", METHOD_PATCH | METHOD_POST, AK, client_sessions_grant_access},
+    {"/client_sessions/revoke", METHOD_POST, AK, client_sessions_revoke},
+    {"/client_sessions/delete", METHOD_DELETE | METHOD_POST, AK, client_sessions_delete},
+    {"/devices/get", GET_POST, AK | CST, devices_get},
+    {"/devices/list", GET_POST, AK | CST, devices_list},
+};
+
+const route *router_find(const char *path)
+{
+    for (size_t i = 0; i < sizeof ROUTES / sizeof *ROUTES; i++)
+        if (strcmp(ROUTES[i].path, path) == 0)
+            return &ROUTES[i];
+    return NULL;
+}
+
+static const char *const METHOD_NAMES[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+
+unsigned router_method_bit(const char *method)
+{
+    for (unsigned i = 0; i < sizeof METHOD_NAMES / sizeof *METHOD_NAMES; i++)
+        if (strcmp(METHOD_NAMES[i], method) == 0)
+            return 1u << i;
+    return 0;
+}
+
+const char *router_allow_header(arena *a, unsigned methods)
+{
+    const char *out = "";
+    for (unsigned i = 0; i < sizeof METHOD_NAMES / sizeof *METHOD_NAMES; i++)
+        if (methods & (1u << i))
+            out = arena_sprintf(a, "%s%s%s", out, *out ? ", " : "", METHOD_NAMES[i]);
+    return out;
+}

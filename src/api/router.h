@@ -1,0 +1,29 @@
+/* The route table: (path, methods) -> which credentials may call it and
+ * the handler that serves it. */
+#ifndef LATCHKEY_ROUTER_H
+#define LATCHKEY_ROUTER_H
+
+#include "api/handler.h"
+
+enum {
+    METHOD_GET = 1 << 0,
+    METHOD_POST = 1 << 1,
+    METHOD_PUT = 1 << 2,
+    METHOD_PATCH = 1 << 3,
+    METHOD_DELETE = 1 << 4,
+};
+
+typedef struct route {
+    const char *path;
+    unsigned methods;
+    unsigned creds; /* cred_kind bits; 0: no credential needed */
+    api_handler handler;
+} route;
+
+const route *router_find(const char *path);
+/* METHOD_* bit for a method name, 0 for any other. */
+unsigned router_method_bit(const char *method);
+/* "GET, POST" for a methods mask, in an arena. */
+const char *router_allow_header(arena *a, unsigned methods);
+
+#endif

@@ -1,0 +1,26 @@
+/* workspaces/get and GET /health. */
+#include "api/handler.h"
+#include "api/render.h"
+
+err health_get(api_call *c)
+{
+    err e = params_check(c->p);
+    if (err_failed(e))
+        return e;
+    c->out = json_pack("{s:s}", "service", "latchkey");
+    return ERR_NONE;
+}
+
+err workspaces_get(api_call *c)
+{
+    err e = params_check(c->p);
+    if (err_failed(e))
+        return e;
+    store_workspace w;
+    if (!store_workspace_get(c->srv->store, c->a, c->auth->workspace_id, &w, &e))
+        return err_failed(e) ? e
+                             : err_make(ERR_NOT_FOUND, "workspace_not_found",
+                                        "The workspace does not exist.");
+    c->out = json_pack("{s:o}", "workspace", render_workspace(&w));
+    return ERR_NONE;
+}

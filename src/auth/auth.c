@@ -1,0 +1,121 @@
+/* Credential resolution (auth.h): API keys and client session tokens by
+ * keyed hash, publishable keys by value. */
+#include "auth/auth.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const char *bearer(const char *authorization)
+{
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return NULL;
+    const char *t = authorization + 7;
+    while (*t == ' ')
+        t++;
+    return *t ? t : NULL;
+}
+
+static err unauthorized(const char *type, const char *message)
+{
+    return err_make(ERR_UNAUTHORIZED, type, message);
+}
+
+static err resolve_api_key(store *s, const token_keys *keys, arena *a, const char *token,
+                           auth_ctx *out)
+{
+    char hash[TOKEN_HASH_HEX_LEN];
+    token_hash(keys, token, hash);
+    err e = ERR_NONE;
+    if (!store_api_key_lookup(s, a, hash, &out->workspace_id, &e))
+        return err_failed(e) ? e : unauthorized("invalid_api_key", "The API key is not valid.");
+    out->kind = CRED_API_KEY;
+    return ERR_NONE;
+}
+
+static err resolve_client_session(store *s, const token_keys *keys, arena *a, const char *token,
+                                  int64_t now, auth_ctx *out)
+{
+    char hash[TOKEN_HASH_HEX_LEN];
+    token_hash(keys, token, hash);
+    err e = ERR_NONE;
+    store_client_session *cs = arena_zalloc(a, sizeof *cs);
+    if (!store_client_session_by_token_hash(s, a, hash, cs, &e))
+        return err_failed(e) ? e
+                             : unauthorized("client_session_not_found",
+                                            "The client session token does not match a client session.");
+    if (cs->revoked_at)
+        return unauthorized("client_session_revoked", "The client session has been revoked.");
+    if (cs->expires_at <= now)
+        return unauthorized("client_session_expired", "The client session has expired.");
+    out->kind = CRED_CLIENT_SESSION;
+    out->workspace_id = cs->workspace_id;
+    out->session = cs;
+    return ERR_NONE;
+}
+
+static err resolve_publishable_key(store *s, arena *a, const char *key, const auth_headers *h,
+                                   auth_ctx *out)
+{
+    err e = ERR_NONE;
+    store_workspace w;
+    if (!store_workspace_by_publishable_key(s, a, key, &w, &e))
+        return err_failed(e) ? e
+                             : unauthorized("invalid_publishable_key",
+                                            "The publishable key is not valid.");
+    out->kind = CRED_PUBLISHABLE_KEY;
+    out->workspace_id = w.workspace_id;
+    out->user_identifier_key_header = h->user_identifier_key;
+    return ERR_NONE;
+}
+
+const char *auth_credential(const auth_headers *h)
+{
+    const char *candidates[] = {bearer(h->authorization), h->client_session_token,
+                                h->seam_client_session_token, h->publishable_key};
+    for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++)
+        if (candidates[i] && *candidates[i])
+            return candidates[i];
+    return NULL;
+}
+
+err auth_resolve(store *s, const token_keys *keys, arena *a, const auth_headers *h, int64_t now,
+                 auth_ctx *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *token = auth_credential(h);
+    if (!token)
+        return unauthorized("unauthorized",
+                            "No credential: send an API key or client session token as "
+                            "'Authorization: Bearer ...', or a publishable key as "
+                            "'seam-publishable-key'.");
+    switch (token_classify(token)) {
+    case TOKEN_API_KEY:
+        return resolve_api_key(s, keys, a, token, out);
+    case TOKEN_CLIENT_SESSION:
+        return resolve_client_session(s, keys, a, token, now, out);
+    case TOKEN_PUBLISHABLE_KEY:
+        return resolve_publishable_key(s, a, token, h, out);
+    case TOKEN_MALFORMED:
+        break;
+    }
+    return unauthorized("unauthorized", "The credential is not in a format latchkey accepts.");
+}
+
+store_scope auth_scope(const auth_ctx *ctx)
+{
+    store_scope scope = {.workspace_id = ctx->workspace_id};
+    if (ctx->kind == CRED_CLIENT_SESSION)
+        scope.client_session_id = ctx->session->client_session_id;
+    return scope;
+}
+
+const char *cred_kind_name(cred_kind kind)
+{
+    switch (kind) {
+    case CRED_API_KEY: return "an API key";
+    case CRED_CLIENT_SESSION: return "a client session token";
+    case CRED_PUBLISHABLE_KEY: return "a publishable key";
+    case CRED_NONE: break;
+    }
+    return "no credential";
+}

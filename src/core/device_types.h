@@ -1,0 +1,20 @@
+/* The device types latchkey knows, as the Seam API names them, and the
+ * category each belongs to (what capabilities and properties it has). */
+#ifndef LATCHKEY_DEVICE_TYPES_H
+#define LATCHKEY_DEVICE_TYPES_H
+
+#include <stdbool.h>
+
+typedef enum device_category {
+    DEVICE_UNKNOWN = 0,
+    DEVICE_LOCK,
+    DEVICE_THERMOSTAT,
+    DEVICE_NOISE_SENSOR,
+    DEVICE_KEY,
+    DEVICE_PHONE,
+} device_category;
+
+device_category device_type_category(const char *device_type);
+bool device_type_is_known(const char *device_type);
+
+#endif

@@ -1,0 +1,339 @@
+/* libmicrohttpd adapter (server.h). The access handler runs several times
+ * per request: once for the headers, once per body chunk, once to answer;
+ * per-request state lives in a request_state freed by the completion
+ * callback. */
+#define _GNU_SOURCE
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/tokens.h"
+#include "core/ids.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    const api_server *api;
+    http_config cfg;
+    atomic_int in_flight;
+};
+
+typedef struct request_state {
+    arena a;
+    char request_id[8 + UUID_STR_LEN];
+    struct timespec started;
+    char *body;
+    size_t body_len, body_cap;
+    bool too_large;
+    const char *method, *path; /* for the log line */
+    int status;
+} request_state;
+
+static const char CORS_ALLOW_HEADERS[] =
+    "authorization, content-type, client-session-token, seam-client-session-token, "
+    "seam-publishable-key, seam-user-identifier-key, seam-workspace, seam-sdk-name, "
+    "seam-sdk-version, seam-lts-version";
+static const char CORS_ALLOW_METHODS[] = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
+
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* Query strings as browsers and the SDK write them: '+' is a space. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (*r == '+') {
+            *w++ = ' ';
+        } else if (*r == '%' && r[1] && r[2]) {
+            char hex[3] = {r[1], r[2], 0}, *end;
+            long v = strtol(hex, &end, 16);
+            if (*end == '\0' && v > 0) {
+                *w++ = (char)v;
+                r += 2;
+            } else {
+                *w++ = *r;
+            }
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+typedef struct query_collector {
+    arena *a;
+    api_kv *kv;
+    size_t n, cap;
+} query_collector;
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    query_collector *q = cls;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 8;
+        api_kv *bigger = arena_alloc(q->a, cap * sizeof *bigger);
+        if (q->n)
+            memcpy(bigger, q->kv, q->n * sizeof *bigger);
+        q->kv = bigger;
+        q->cap = cap;
+    }
+    q->kv[q->n].key = key;
+    q->kv[q->n].value = value ? value : "";
+    q->n++;
+    return MHD_YES;
+}
+
+static void add_cors(struct MHD_Response *r, const char *origin)
+{
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(r, "Access-Control-Expose-Headers", "seam-request-id");
+    MHD_add_response_header(r, "Vary", "Origin");
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, request_state *st, int status,
+                                     struct MHD_Response *r)
+{
+    MHD_add_response_header(r, "seam-request-id", st->request_id);
+    st->status = status;
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_preflight(struct MHD_Connection *conn, request_state *st)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    const char *origin = header(conn, "Origin");
+    if (origin) {
+        add_cors(r, origin);
+        MHD_add_response_header(r, "Access-Control-Allow-Methods", CORS_ALLOW_METHODS);
+        MHD_add_response_header(r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+        MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    }
+    return send_response(conn, st, 204, r);
+}
+
+static enum MHD_Result send_too_large(struct MHD_Connection *conn, request_state *st,
+                                      size_t limit)
+{
+    char *body = NULL;
+    if (asprintf(&body,
+                 "{\"error\":{\"type\":\"payload_too_large\",\"message\":\"The request body "
+                 "is larger than %zu bytes.\"},\"ok\":false}",
+                 limit) < 0)
+        return MHD_NO;
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
+                                                             MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Connection", "close");
+    return send_response(conn, st, 413, r);
+}
+
+static enum MHD_Result send_api(http_server *s, struct MHD_Connection *conn, request_state *st,
+                                const char *method, const char *url)
+{
+    query_collector q = {.a = &st->a};
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
+    api_request req = {
+        .a = &st->a,
+        .method = method,
+        .path = url,
+        .query = q.kv,
+        .nquery = q.n,
+        .body = st->body,
+        .body_len = st->body_len,
+        .creds = {
+            .authorization = header(conn, "Authorization"),
+            .client_session_token = header(conn, "client-session-token"),
+            .seam_client_session_token = header(conn, "seam-client-session-token"),
+            .publishable_key = header(conn, "seam-publishable-key"),
+            .user_identifier_key = header(conn, "seam-user-identifier-key"),
+        },
+    };
+    api_response res;
+    api_handle(s->api, &req, &res);
+    struct MHD_Response *r = MHD_create_response_from_buffer(res.body_len, res.body,
+                                                             MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    for (size_t i = 0; i < res.nheaders; i++)
+        MHD_add_response_header(r, res.headers[i].name, res.headers[i].value);
+    /* Browsers may read answers given to client session tokens and
+     * publishable keys; never those given to an API key. */
+    const char *origin = header(conn, "Origin");
+    const char *credential = auth_credential(&req.creds);
+    if (origin && !(credential && token_classify(credential) == TOKEN_API_KEY))
+        add_cors(r, origin);
+    return send_response(conn, st, res.status, r);
+}
+
+static bool append_body(request_state *st, const char *data, size_t size, size_t limit)
+{
+    if (st->body_len + size > limit)
+        return false;
+    if (st->body_len + size > st->body_cap) {
+        size_t cap = st->body_cap ? st->body_cap : 4096;
+        while (cap < st->body_len + size)
+            cap *= 2;
+        char *nb = arena_alloc(&st->a, cap);
+        if (st->body_len)
+            memcpy(nb, st->body, st->body_len);
+        st->body = nb;
+        st->body_cap = cap;
+    }
+    memcpy(st->body + st->body_len, data, size);
+    st->body_len += size;
+    return true;
+}
+
+static request_state *request_begin(http_server *s, struct MHD_Connection *conn,
+                                    const char *method, const char *url)
+{
+    request_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    arena_init(&st->a);
+    memcpy(st->request_id, "request_", 8);
+    uuid_v4(st->request_id + 8);
+    clock_gettime(CLOCK_MONOTONIC, &st->started);
+    st->method = arena_strdup(&st->a, method);
+    st->path = arena_strdup(&st->a, url);
+    const char *cl = header(conn, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > s->cfg.body_limit)
+        st->too_large = true; /* refused up front; the body is not kept */
+    atomic_fetch_add(&s->in_flight, 1);
+    return st;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    http_server *s = cls;
+    request_state *st = *con_cls;
+    if (!st) {
+        st = request_begin(s, conn, method, url);
+        *con_cls = st;
+        return st ? MHD_YES : MHD_NO;
+    }
+    if (*upload_data_size) {
+        if (!st->too_large && !append_body(st, upload_data, *upload_data_size, s->cfg.body_limit))
+            st->too_large = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (st->too_large)
+        return send_too_large(conn, st, s->cfg.body_limit);
+    if (strcmp(method, "OPTIONS") == 0)
+        return send_preflight(conn, st);
+    return send_api(s, conn, st, method, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    http_server *s = cls;
+    request_state *st = *con_cls;
+    if (!st)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double ms = (double)(now.tv_sec - st->started.tv_sec) * 1e3 +
+                (double)(now.tv_nsec - st->started.tv_nsec) / 1e6;
+    fprintf(stderr, "%s %s %s %d %.2fms%s\n", st->request_id, st->method, st->path, st->status,
+            ms, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    arena_free(&st->a);
+    free(st);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    fputs("libmicrohttpd: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+http_server *http_start(const http_config *cfg, const api_server *api, char *why, size_t whylen)
+{
+    http_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    s->api = api;
+    s->cfg = *cfg;
+    atomic_init(&s->in_flight, 0);
+
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char port[8];
+    snprintf(port, sizeof port, "%u", cfg->port);
+    int rc = getaddrinfo(cfg->host, port, &hints, &ai);
+    if (rc != 0) {
+        snprintf(why, whylen, "cannot resolve host %s: %s", cfg->host, gai_strerror(rc));
+        free(s);
+        return NULL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(
+        flags, cfg->port, NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_seconds,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!s->daemon) {
+        snprintf(why, whylen, "cannot listen on %s:%u (in use, or not permitted)", cfg->host,
+                 cfg->port);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+uint16_t http_port(const http_server *s)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : 0;
+}
+
+void http_stop(http_server *s, unsigned grace_ms)
+{
+    MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    for (unsigned waited = 0; atomic_load(&s->in_flight) > 0 && waited < grace_ms; waited += 10)
+        usleep(10 * 1000);
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

@@ -1,0 +1,252 @@
+/* latchkey's command line: `serve` runs the API server; `workspace create`
+ * and `api-key create` administer the database directly. */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "admin.h"
+#include "api/api.h"
+#include "auth/secret.h"
+#include "config.h"
+#include "http/server.h"
+
+typedef struct app {
+    config cfg;
+    store *store;
+    token_keys keys;
+    arena a;
+} app;
+
+static int fail(const char *what, const char *why)
+{
+    fprintf(stderr, "latchkey: %s: %s\n", what, why);
+    return 1;
+}
+
+static bool make_dir(const char *path, char *why, size_t whylen)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+                snprintf(why, whylen, "cannot create %s: %s", buf, strerror(errno));
+                return false;
+            }
+            *p = saved;
+            if (!saved)
+                return true;
+        }
+    }
+}
+
+/* Data directory, server secret and store: what every command needs. */
+static int app_open(app *ap)
+{
+    char why[512];
+    if (sodium_init() < 0)
+        return fail("libsodium", "cannot initialise");
+    if (!make_dir(ap->cfg.data_dir, why, sizeof why))
+        return fail("data directory", why);
+    unsigned char secret[SERVER_SECRET_LEN];
+    if (!server_secret_load(getenv("LATCHKEY_SECRET"), ap->cfg.data_dir, secret, why, sizeof why))
+        return fail("server secret", why);
+    token_keys_derive(secret, &ap->keys);
+    sodium_memzero(secret, sizeof secret);
+    arena_init(&ap->a);
+    const char *url = ap->cfg.database_url
+                          ? ap->cfg.database_url
+                          : arena_sprintf(&ap->a, "sqlite:%s/latchkey.db", ap->cfg.data_dir);
+    err e = ERR_NONE;
+    ap->store = store_open(url, &e);
+    if (!ap->store)
+        return fail("database", e.message ? e.message : "cannot open");
+    return 0;
+}
+
+static void app_close(app *ap)
+{
+    store_close(ap->store);
+    arena_free(&ap->a);
+}
+
+static void print_json(json_t *o)
+{
+    char *s = json_dumps(o, JSON_INDENT(2));
+    puts(s);
+    free(s);
+    json_decref(o);
+}
+
+static int cmd_workspace_create(app *ap)
+{
+    if (!ap->cfg.name)
+        return fail("workspace create", "--name is required");
+    store_workspace w;
+    err e = admin_workspace_create(ap->store, &ap->a, ap->cfg.name, ap->cfg.sandbox, &w);
+    if (err_failed(e))
+        return fail("workspace create", e.message);
+    print_json(json_pack("{s:s,s:s,s:b,s:s}", "workspace_id", w.workspace_id, "name", w.name,
+                         "is_sandbox", w.is_sandbox, "publishable_key", w.publishable_key));
+    return 0;
+}
+
+static int cmd_api_key_create(app *ap)
+{
+    if (!ap->cfg.workspace_id)
+        return fail("api-key create", "--workspace is required");
+    const char *id, *key;
+    err e = admin_api_key_create(ap->store, &ap->keys, &ap->a, ap->cfg.workspace_id,
+                                 ap->cfg.name ? ap->cfg.name : "API key", &id, &key);
+    if (err_failed(e))
+        return fail("api-key create", e.message);
+    print_json(json_pack("{s:s,s:s,s:s}", "api_key_id", id, "workspace_id",
+                         ap->cfg.workspace_id, "api_key", key));
+    return 0;
+}
+
+/* On an empty database: a sandbox workspace and an API key, shown once. */
+static int bootstrap_sandbox(app *ap, const char *public_url)
+{
+    err e = ERR_NONE;
+    int64_t n = store_workspace_count(ap->store, &e);
+    if (err_failed(e))
+        return fail("database", e.message);
+    if (n > 0)
+        return 0;
+    store_workspace w;
+    const char *key_id, *key;
+    if (err_failed(e = admin_workspace_create(ap->store, &ap->a, "Sandbox", true, &w)) ||
+        err_failed(e = admin_api_key_create(ap->store, &ap->keys, &ap->a, w.workspace_id,
+                                            "Sandbox API key", &key_id, &key)))
+        return fail("sandbox workspace", e.message);
+    printf("\nlatchkey created a sandbox workspace. Its API key is shown only now: keep it.\n\n"
+           "  workspace_id     %s\n"
+           "  API key          %s\n"
+           "  publishable key  %s\n\n"
+           "Create a client session for one of your users (your backend does this):\n\n"
+           "  curl -s %s/client_sessions/create \\\n"
+           "    -H 'Authorization: Bearer %s' \\\n"
+           "    -H 'Content-Type: application/json' \\\n"
+           "    -d '{\"user_identifier_key\": \"user_123\"}'\n\n"
+           "Then call the API as that user with the session's token:\n\n"
+           "  curl -s %s/devices/list -H 'Authorization: Bearer <client_session.token>'\n\n"
+           "Or with the official SDK (npm install @seamapi/http):\n\n"
+           "  import { SeamHttp } from '@seamapi/http'\n"
+           "  const seam = SeamHttp.fromApiKey('%s', { endpoint: '%s' })\n"
+           "  const { token } = await seam.clientSessions.getOrCreate({ user_identifier_key: 'user_123' })\n"
+           "  const user = SeamHttp.fromClientSessionToken(token, { endpoint: '%s' })\n"
+           "  console.log(await user.devices.list())\n\n",
+           w.workspace_id, key, w.publishable_key, public_url, key, public_url, key, public_url,
+           public_url);
+    fflush(stdout);
+    return 0;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int cmd_serve(app *ap)
+{
+    const config *cfg = &ap->cfg;
+    const char *public_url = cfg->public_url
+                                 ? cfg->public_url
+                                 : arena_sprintf(&ap->a, "http://%s:%u", cfg->host, cfg->port);
+    size_t n = strlen(public_url);
+    while (n > 0 && public_url[n - 1] == '/')
+        n--;
+    public_url = arena_strndup(&ap->a, public_url, n);
+    if (cfg->seed) {
+        err e = admin_seed(ap->store, &ap->keys, &ap->a);
+        if (err_failed(e))
+            return fail("seed", e.message);
+    } else if (bootstrap_sandbox(ap, public_url) != 0) {
+        return 1;
+    }
+    raise_fd_limit();
+    /* Signals are taken by this thread alone, with sigwait, below. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    api_server api = {
+        .store = ap->store,
+        .keys = ap->keys,
+        .public_url = public_url,
+        .client_session_lifetime_ms = (int64_t)cfg->client_session_lifetime_seconds * 1000,
+    };
+    http_config hc = {
+        .host = cfg->host,
+        .port = (uint16_t)cfg->port,
+        .threads = cfg->threads,
+        .connection_limit = cfg->connection_limit,
+        .timeout_seconds = cfg->timeout_seconds,
+        .body_limit = 1 << 20,
+        .connection_memory = 32 * 1024,
+    };
+    char why[512];
+    http_server *http = http_start(&hc, &api, why, sizeof why);
+    if (!http)
+        return fail("serve", why);
+    fprintf(stderr, "latchkey: listening on http://%s:%u (public URL %s)\n", cfg->host,
+            http_port(http), public_url);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    fprintf(stderr, "latchkey: %s, finishing requests in flight\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_stop(http, 10000);
+    fprintf(stderr, "latchkey: stopped\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        config_usage(argv[0]);
+        return 2;
+    }
+    int first = 2;
+    int (*command)(app *) = NULL;
+    if (strcmp(argv[1], "serve") == 0) {
+        command = cmd_serve;
+    } else if (argc >= 3 && strcmp(argv[1], "workspace") == 0 && strcmp(argv[2], "create") == 0) {
+        command = cmd_workspace_create;
+        first = 3;
+    } else if (argc >= 3 && strcmp(argv[1], "api-key") == 0 && strcmp(argv[2], "create") == 0) {
+        command = cmd_api_key_create;
+        first = 3;
+    } else {
+        config_usage(argv[0]);
+        return 2;
+    }
+    app ap = {0};
+    char why[512];
+    if (!config_load(&ap.cfg, argc, argv, first, why, sizeof why)) {
+        fprintf(stderr, "latchkey: %s\n", why);
+        config_usage(argv[0]);
+        return 2;
+    }
+    int rc = app_open(&ap);
+    if (rc == 0)
+        rc = command(&ap);
+    if (ap.store)
+        app_close(&ap);
+    return rc;
+}
