@@ -29,3 +29,6 @@ test: build build-asan
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
+
+bench: build
+	@bench/run $(BENCH_SECONDS)

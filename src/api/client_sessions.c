@@ -228,7 +228,7 @@ err client_sessions_get(api_call *c)
         if ((id && strcmp(id, own->client_session_id) != 0) ||
             (uik && (!own->user_identifier_key || strcmp(uik, own->user_identifier_key) != 0)))
             return not_found();
-        return respond_session(c, own);
+        return respond_session_lookup(c, own->client_session_id, NULL);
     }
     read_target(c, &id, &uik);
     err e = params_check(c->p);

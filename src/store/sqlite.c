@@ -14,6 +14,7 @@
 enum { STMT_CACHE_SIZE = 96 };
 
 typedef struct cached_stmt {
+    uint64_t hash;
     char *sql;
     sqlite3_stmt *stmt;
 } cached_stmt;
@@ -106,10 +107,19 @@ static conn *get_conn(store *s, err *e)
 
 /* A prepared statement for sql, from this connection's cache, reset and
  * with its bindings cleared. */
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
 static sqlite3_stmt *prepare(conn *c, const char *sql, err *e)
 {
+    uint64_t hash = fnv1a(sql);
     for (size_t i = 0; i < STMT_CACHE_SIZE; i++) {
-        if (c->cache[i].sql && strcmp(c->cache[i].sql, sql) == 0) {
+        if (c->cache[i].hash == hash && c->cache[i].sql && strcmp(c->cache[i].sql, sql) == 0) {
             sqlite3_reset(c->cache[i].stmt);
             sqlite3_clear_bindings(c->cache[i].stmt);
             return c->cache[i].stmt;
@@ -125,6 +135,7 @@ static sqlite3_stmt *prepare(conn *c, const char *sql, err *e)
     c->next_evict = (c->next_evict + 1) % STMT_CACHE_SIZE;
     sqlite3_finalize(slot->stmt);
     free(slot->sql);
+    slot->hash = hash;
     slot->sql = strdup(sql);
     slot->stmt = st;
     return st;
@@ -231,8 +242,19 @@ static err migrate(conn *c)
     return ERR_NONE;
 }
 
+/* Process-wide settings, before SQLite initialises: connections are never
+ * shared between threads, and memory statistics (a global mutex) are off. */
+static void configure_sqlite_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_initialize();
+}
+
 store *store_open(const char *url, err *e)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite_once);
     const char *path = url;
     if (strncmp(url, "sqlite:", 7) == 0)
         path = url + 7;
@@ -425,10 +447,11 @@ bool store_api_key_lookup(store *s, arena *a, const char *token_hash,
 
 /* ---- client sessions ---- */
 
-#define SESSION_COLUMNS                                                                    \
+#define SESSION_OWN_COLUMNS                                                                \
     "cs.client_session_id, cs.workspace_id, cs.user_identifier_key, cs.token_sealed,"      \
-    " cs.user_identity_id, cs.customer_key, cs.created_at, cs.expires_at, cs.revoked_at,"  \
-    " (SELECT COUNT(*) FROM devices d WHERE d.workspace_id = cs.workspace_id"              \
+    " cs.user_identity_id, cs.customer_key, cs.created_at, cs.expires_at, cs.revoked_at"
+#define SESSION_COLUMNS                                                                    \
+    SESSION_OWN_COLUMNS ", (SELECT COUNT(*) FROM devices d WHERE d.workspace_id = cs.workspace_id"              \
     " AND d.connected_account_id IN (" SESSION_ACCOUNTS("cs.client_session_id") "))"
 
 /* Collects the one-column rows of sql, with every parameter bound to the
@@ -664,11 +687,23 @@ err store_client_session_create(store *s, const store_client_session *cs, const 
 bool store_client_session_by_token_hash(store *s, arena *a, const char *token_hash,
                                         store_client_session *out, err *e)
 {
-    sql_builder b;
-    sql_builder_init(&b, a);
-    sql_builder_append(&b, "SELECT " SESSION_COLUMNS " FROM client_sessions cs WHERE cs.token_hash = ?");
-    sql_builder_bind_text(&b, token_hash);
-    return select_one_session(s, a, &b, out, e);
+    conn *c = get_conn(s, e);
+    if (!c)
+        return false;
+    sqlite3_stmt *st = prepare(c, "SELECT " SESSION_OWN_COLUMNS ", 0 FROM client_sessions cs"
+                                  " WHERE cs.token_hash = ?", e);
+    if (!st)
+        return false;
+    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        read_session(a, st, out);
+    } else if (rc != SQLITE_DONE) {
+        *e = db_err(c->db, rc);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW;
 }
 
 bool store_client_session_get(store *s, arena *a, const char *workspace_id, const char *id,

@@ -89,6 +89,8 @@ typedef struct store_client_session_grants {
 err store_client_session_create(store *s, const store_client_session *cs, const char *token_hash,
                                 const store_client_session_grants *grants,
                                 const char *replaces_id);
+/* The session's own fields only (no id lists; device_count 0): what
+ * authentication needs. */
 bool store_client_session_by_token_hash(store *s, arena *a, const char *token_hash,
                                         store_client_session *out, err *e);
 /* Looks up by id, or by user_identifier_key when id is NULL. */
