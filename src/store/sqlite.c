@@ -3,6 +3,7 @@
  * prepared statements, and all scoping applied in SQL. */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +37,15 @@ static const err ERR_BUSY = {ERR_UNAVAILABLE, "service_unavailable",
 
 static err db_err(sqlite3 *db, int rc)
 {
-    (void)db;
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         return ERR_BUSY;
+    if (db && sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE)
+        return ERR_DB; /* callers that expect it turn it into their own error */
     fprintf(stderr, "sqlite: %s (%d)\n", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
     return ERR_DB;
 }
+
+/* ---- connections ---- */
 
 static void conn_close(void *p)
 {
@@ -105,8 +109,8 @@ static conn *get_conn(store *s, err *e)
     return c;
 }
 
-/* A prepared statement for sql, from this connection's cache, reset and
- * with its bindings cleared. */
+/* ---- statements ---- */
+
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 14695981039346656037ull;
@@ -115,6 +119,8 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
+/* A prepared statement for sql, from this connection's cache, reset and
+ * with its bindings cleared. */
 static sqlite3_stmt *prepare(conn *c, const char *sql, err *e)
 {
     uint64_t hash = fnv1a(sql);
@@ -141,6 +147,62 @@ static sqlite3_stmt *prepare(conn *c, const char *sql, err *e)
     return st;
 }
 
+/* Binds one value per letter of types: 's' text, 'z' text or NULL, 'i'
+ * int64, 'n' int64 or NULL when negative, 'f' double or NULL when negative,
+ * 'b' bool. */
+static void bind_va(sqlite3_stmt *st, const char *types, va_list ap)
+{
+    for (int i = 0; types[i]; i++) {
+        int idx = i + 1;
+        switch (types[i]) {
+        case 's':
+        case 'z': {
+            const char *v = va_arg(ap, const char *);
+            if (v)
+                sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(st, idx);
+            break;
+        }
+        case 'i':
+            sqlite3_bind_int64(st, idx, va_arg(ap, int64_t));
+            break;
+        case 'n': {
+            int64_t v = va_arg(ap, int64_t);
+            if (v >= 0)
+                sqlite3_bind_int64(st, idx, v);
+            else
+                sqlite3_bind_null(st, idx);
+            break;
+        }
+        case 'f': {
+            double v = va_arg(ap, double);
+            if (v >= 0)
+                sqlite3_bind_double(st, idx, v);
+            else
+                sqlite3_bind_null(st, idx);
+            break;
+        }
+        case 'b':
+            sqlite3_bind_int(st, idx, va_arg(ap, int) ? 1 : 0);
+            break;
+        }
+    }
+}
+
+/* Prepares sql and binds the arguments described by types. */
+static sqlite3_stmt *prepare_args(conn *c, err *e, const char *sql, const char *types, ...)
+{
+    sqlite3_stmt *st = prepare(c, sql, e);
+    if (!st)
+        return NULL;
+    va_list ap;
+    va_start(ap, types);
+    bind_va(st, types, ap);
+    va_end(ap);
+    return st;
+}
+
 /* Prepares the builder's statement and binds its values. */
 static sqlite3_stmt *prepare_built(conn *c, const sql_builder *b, err *e)
 {
@@ -160,13 +222,33 @@ static sqlite3_stmt *prepare_built(conn *c, const sql_builder *b, err *e)
     return st;
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int idx, const char *v)
+/* Runs a statement that returns no rows; *changed (if given) tells whether
+ * it changed any. */
+static err conn_exec(conn *c, bool *changed, const char *sql, const char *types, ...)
 {
-    if (v)
-        sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, idx);
+    err e = ERR_NONE;
+    sqlite3_stmt *st = prepare(c, sql, &e);
+    if (!st)
+        return e;
+    va_list ap;
+    va_start(ap, types);
+    bind_va(st, types, ap);
+    va_end(ap);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return db_err(c->db, rc);
+    if (changed)
+        *changed = sqlite3_changes(c->db) > 0;
+    return ERR_NONE;
 }
+
+#define STORE_EXEC(s, ...)                                                                 \
+    do {                                                                                   \
+        err e_ = ERR_NONE;                                                                 \
+        conn *c_ = get_conn((s), &e_);                                                     \
+        return c_ ? conn_exec(c_, NULL, __VA_ARGS__) : e_;                                 \
+    } while (0)
 
 static const char *col_text(arena *a, sqlite3_stmt *st, int col)
 {
@@ -174,15 +256,50 @@ static const char *col_text(arena *a, sqlite3_stmt *st, int col)
     return t ? arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
 }
 
-/* Runs a statement that returns no rows to completion. */
-static err step_done(conn *c, sqlite3_stmt *st)
+typedef void (*row_reader)(arena *a, sqlite3_stmt *st, void *row);
+
+/* Steps st to the end, reading each row into a growing array of elem-sized
+ * records in the arena. */
+static err collect_rows(conn *c, arena *a, sqlite3_stmt *st, size_t elem, row_reader read,
+                        void **rows_out, size_t *count)
 {
-    int rc = sqlite3_step(st);
+    size_t cap = 8, n = 0;
+    char *rows = arena_alloc(a, cap * elem);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            char *bigger = arena_alloc(a, 2 * cap * elem);
+            memcpy(bigger, rows, n * elem);
+            rows = bigger;
+            cap *= 2;
+        }
+        memset(rows + n * elem, 0, elem);
+        read(a, st, rows + n * elem);
+        n++;
+    }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return db_err(c->db, rc);
+    *rows_out = rows;
+    *count = n;
     return ERR_NONE;
 }
+
+/* collect_rows for a query expected to give at most one row: copies it to
+ * out and tells whether there was one. */
+static bool collect_one(conn *c, arena *a, sqlite3_stmt *st, size_t elem, row_reader read,
+                        void *out, err *e)
+{
+    void *rows;
+    size_t n = 0;
+    *e = collect_rows(c, a, st, elem, read, &rows, &n);
+    if (err_failed(*e) || n == 0)
+        return false;
+    memcpy(out, rows, elem);
+    return true;
+}
+
+/* ---- transactions ---- */
 
 static err begin(conn *c)
 {
@@ -218,10 +335,10 @@ static err migrate(conn *c)
         err e = begin(c);
         if (err_failed(e))
             return e;
-        sqlite3_stmt *st = prepare(c, "SELECT 1 FROM schema_migrations WHERE version = ?", &e);
+        sqlite3_stmt *st = prepare_args(c, &e, "SELECT 1 FROM schema_migrations WHERE version = ?",
+                                        "i", (int64_t)m->version);
         if (!st)
             return finish(c, e);
-        sqlite3_bind_int(st, 1, m->version);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_ROW) {
@@ -230,13 +347,10 @@ static err migrate(conn *c)
         }
         if (exec_sql(c->db, m->sql) != SQLITE_OK)
             return finish(c, ERR_DB);
-        st = prepare(c, "INSERT INTO schema_migrations (version, applied_at) "
-                        "VALUES (?, CAST(strftime('%s','now') AS INTEGER) * 1000)", &e);
-        if (!st)
-            return finish(c, e);
-        sqlite3_bind_int(st, 1, m->version);
-        e = finish(c, step_done(c, st));
-        if (err_failed(e))
+        e = conn_exec(c, NULL, "INSERT INTO schema_migrations (version, applied_at)"
+                               " VALUES (?, CAST(strftime('%s','now') AS INTEGER) * 1000)",
+                      "i", (int64_t)m->version);
+        if (err_failed(e = finish(c, e)))
             return e;
     }
     return ERR_NONE;
@@ -298,7 +412,9 @@ void store_close(store *s)
     " JOIN connect_webviews cw ON cw.connect_webview_id = x.connect_webview_id"            \
     " WHERE x.client_session_id = " session " AND cw.connected_account_id IS NOT NULL"
 
-#define USER_SESSION "(SELECT client_session_id FROM client_sessions WHERE workspace_id = ? AND user_identifier_key = ?)"
+#define USER_SESSION                                                                       \
+    "(SELECT client_session_id FROM client_sessions"                                       \
+    " WHERE workspace_id = ? AND user_identifier_key = ?)"
 
 /* Appends " AND <alias>.workspace_id = ?", then for each session the scope
  * names (by id, or by user_identifier_key) " AND <alias>.connected_account_id
@@ -327,8 +443,9 @@ static void append_device_scope(sql_builder *b, const store_scope *scope, const 
 
 #define WORKSPACE_COLUMNS "workspace_id, name, company_name, is_sandbox, publishable_key, created_at"
 
-static void read_workspace(arena *a, sqlite3_stmt *st, store_workspace *w)
+static void read_workspace(arena *a, sqlite3_stmt *st, void *row)
 {
+    store_workspace *w = row;
     w->workspace_id = col_text(a, st, 0);
     w->name = col_text(a, st, 1);
     w->company_name = col_text(a, st, 2);
@@ -339,39 +456,17 @@ static void read_workspace(arena *a, sqlite3_stmt *st, store_workspace *w)
 
 err store_workspace_create(store *s, const store_workspace *w)
 {
-    err e = ERR_NONE;
-    conn *c = get_conn(s, &e);
-    if (!c)
-        return e;
-    sqlite3_stmt *st = prepare(c, "INSERT INTO workspaces (" WORKSPACE_COLUMNS ") VALUES (?,?,?,?,?,?)", &e);
-    if (!st)
-        return e;
-    sqlite3_bind_text(st, 1, w->workspace_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, w->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, w->company_name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, w->is_sandbox);
-    sqlite3_bind_text(st, 5, w->publishable_key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, w->created_at);
-    return step_done(c, st);
+    STORE_EXEC(s, "INSERT INTO workspaces (" WORKSPACE_COLUMNS ") VALUES (?,?,?,?,?,?)", "sssbsi",
+               w->workspace_id, w->name, w->company_name, (int)w->is_sandbox, w->publishable_key,
+               w->created_at);
 }
 
 static bool workspace_by(store *s, arena *a, const char *sql, const char *key,
                          store_workspace *out, err *e)
 {
     conn *c = get_conn(s, e);
-    if (!c)
-        return false;
-    sqlite3_stmt *st = prepare(c, sql, e);
-    if (!st)
-        return false;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_workspace(a, st, out);
-    else if (rc != SQLITE_DONE)
-        *e = db_err(c->db, rc);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW;
+    sqlite3_stmt *st = c ? prepare_args(c, e, sql, "s", key) : NULL;
+    return st && collect_one(c, a, st, sizeof *out, read_workspace, out, e);
 }
 
 bool store_workspace_get(store *s, arena *a, const char *workspace_id, store_workspace *out,
@@ -389,60 +484,46 @@ bool store_workspace_by_publishable_key(store *s, arena *a, const char *key,
                         key, out, e);
 }
 
+static void read_int(arena *a, sqlite3_stmt *st, void *row)
+{
+    (void)a;
+    *(int64_t *)row = sqlite3_column_int64(st, 0);
+}
+
+static void read_text(arena *a, sqlite3_stmt *st, void *row)
+{
+    *(const char **)row = col_text(a, st, 0);
+}
+
 int64_t store_workspace_count(store *s, err *e)
 {
-    conn *c = get_conn(s, e);
-    if (!c)
-        return -1;
-    sqlite3_stmt *st = prepare(c, "SELECT COUNT(*) FROM workspaces", e);
-    if (!st)
-        return -1;
+    arena a;
+    arena_init(&a);
     int64_t n = -1;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    else
-        *e = db_err(c->db, rc);
-    sqlite3_reset(st);
+    conn *c = get_conn(s, e);
+    sqlite3_stmt *st = c ? prepare(c, "SELECT COUNT(*) FROM workspaces", e) : NULL;
+    if (st)
+        collect_one(c, &a, st, sizeof n, read_int, &n, e);
+    arena_free(&a);
     return n;
 }
 
 err store_api_key_create(store *s, const char *api_key_id, const char *workspace_id,
                          const char *name, const char *token_hash, int64_t created_at)
 {
-    err e = ERR_NONE;
-    conn *c = get_conn(s, &e);
-    if (!c)
-        return e;
-    sqlite3_stmt *st = prepare(c, "INSERT INTO api_keys (api_key_id, workspace_id, name, "
-                                  "token_hash, created_at) VALUES (?,?,?,?,?)", &e);
-    if (!st)
-        return e;
-    sqlite3_bind_text(st, 1, api_key_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, workspace_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, token_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, created_at);
-    return step_done(c, st);
+    STORE_EXEC(s, "INSERT INTO api_keys (api_key_id, workspace_id, name, token_hash, created_at)"
+                  " VALUES (?,?,?,?,?)",
+               "ssssi", api_key_id, workspace_id, name, token_hash, created_at);
 }
 
 bool store_api_key_lookup(store *s, arena *a, const char *token_hash,
                           const char **workspace_id_out, err *e)
 {
     conn *c = get_conn(s, e);
-    if (!c)
-        return false;
-    sqlite3_stmt *st = prepare(c, "SELECT workspace_id FROM api_keys WHERE token_hash = ?", e);
-    if (!st)
-        return false;
-    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *workspace_id_out = col_text(a, st, 0);
-    else if (rc != SQLITE_DONE)
-        *e = db_err(c->db, rc);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW;
+    sqlite3_stmt *st = c ? prepare_args(c, e, "SELECT workspace_id FROM api_keys WHERE token_hash = ?",
+                                        "s", token_hash)
+                         : NULL;
+    return st && collect_one(c, a, st, sizeof *workspace_id_out, read_text, workspace_id_out, e);
 }
 
 /* ---- client sessions ---- */
@@ -451,42 +532,13 @@ bool store_api_key_lookup(store *s, arena *a, const char *token_hash,
     "cs.client_session_id, cs.workspace_id, cs.user_identifier_key, cs.token_sealed,"      \
     " cs.user_identity_id, cs.customer_key, cs.created_at, cs.expires_at, cs.revoked_at"
 #define SESSION_COLUMNS                                                                    \
-    SESSION_OWN_COLUMNS ", (SELECT COUNT(*) FROM devices d WHERE d.workspace_id = cs.workspace_id"              \
+    SESSION_OWN_COLUMNS ", (SELECT COUNT(*) FROM devices d"                               \
+    " WHERE d.workspace_id = cs.workspace_id"                                              \
     " AND d.connected_account_id IN (" SESSION_ACCOUNTS("cs.client_session_id") "))"
 
-/* Collects the one-column rows of sql, with every parameter bound to the
- * session id. */
-static err read_id_list(conn *c, arena *a, const char *sql, const char *session_id,
-                        str_list *out)
+static void read_session(arena *a, sqlite3_stmt *st, void *row)
 {
-    err e = ERR_NONE;
-    sqlite3_stmt *st = prepare(c, sql, &e);
-    if (!st)
-        return e;
-    for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++)
-        sqlite3_bind_text(st, i, session_id, -1, SQLITE_STATIC);
-    size_t cap = 4, n = 0;
-    const char **items = arena_alloc(a, cap * sizeof *items);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            const char **bigger = arena_alloc(a, 2 * cap * sizeof *items);
-            memcpy(bigger, items, n * sizeof *items);
-            items = bigger;
-            cap *= 2;
-        }
-        items[n++] = col_text(a, st, 0);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_err(c->db, rc);
-    out->items = items;
-    out->count = n;
-    return ERR_NONE;
-}
-
-static void read_session(arena *a, sqlite3_stmt *st, store_client_session *cs)
-{
+    store_client_session *cs = row;
     cs->client_session_id = col_text(a, st, 0);
     cs->workspace_id = col_text(a, st, 1);
     cs->user_identifier_key = col_text(a, st, 2);
@@ -496,12 +548,30 @@ static void read_session(arena *a, sqlite3_stmt *st, store_client_session *cs)
     cs->created_at = sqlite3_column_int64(st, 6);
     cs->expires_at = sqlite3_column_int64(st, 7);
     cs->revoked_at = sqlite3_column_int64(st, 8);
-    cs->device_count = sqlite3_column_int64(st, 9);
+    if (sqlite3_column_count(st) > 9)
+        cs->device_count = sqlite3_column_int64(st, 9);
+}
+
+/* The one-column rows of sql, with every parameter bound to session_id. */
+static err read_id_list(conn *c, arena *a, const char *sql, const char *session_id,
+                        str_list *out)
+{
+    err e = ERR_NONE;
+    sqlite3_stmt *st = prepare(c, sql, &e);
+    if (!st)
+        return e;
+    for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++)
+        sqlite3_bind_text(st, i, session_id, -1, SQLITE_STATIC);
+    void *items;
+    e = collect_rows(c, a, st, sizeof *out->items, read_text, &items, &out->count);
+    out->items = items;
+    return e;
 }
 
 static err read_session_children(conn *c, arena *a, store_client_session *cs)
 {
-    err e = read_id_list(c, a, "SELECT connected_account_id FROM (" SESSION_ACCOUNTS("?") ") ORDER BY 1",
+    err e = read_id_list(c, a,
+                         "SELECT connected_account_id FROM (" SESSION_ACCOUNTS("?") ") ORDER BY 1",
                          cs->client_session_id, &cs->connected_account_ids);
     if (err_failed(e))
         return e;
@@ -511,7 +581,8 @@ static err read_session_children(conn *c, arena *a, store_client_session *cs)
                         cs->client_session_id, &cs->connect_webview_ids);
 }
 
-/* Runs a built SELECT of SESSION_COLUMNS and collects every row. */
+/* Runs a built SELECT of SESSION_COLUMNS and collects every row, each with
+ * its account and webview ids. */
 static err select_sessions(conn *c, arena *a, const sql_builder *b, store_client_session **out,
                            size_t *count)
 {
@@ -519,80 +590,31 @@ static err select_sessions(conn *c, arena *a, const sql_builder *b, store_client
     sqlite3_stmt *st = prepare_built(c, b, &e);
     if (!st)
         return e;
-    size_t cap = 8, n = 0;
-    store_client_session *rows = arena_alloc(a, cap * sizeof *rows);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            store_client_session *bigger = arena_alloc(a, 2 * cap * sizeof *rows);
-            memcpy(bigger, rows, n * sizeof *rows);
-            rows = bigger;
-            cap *= 2;
-        }
-        read_session(a, st, &rows[n++]);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_err(c->db, rc);
-    for (size_t i = 0; i < n; i++) {
-        e = read_session_children(c, a, &rows[i]);
-        if (err_failed(e))
-            return e;
-    }
+    void *rows;
+    if (err_failed(e = collect_rows(c, a, st, sizeof **out, read_session, &rows, count)))
+        return e;
     *out = rows;
-    *count = n;
-    return ERR_NONE;
-}
-
-static bool select_one_session(store *s, arena *a, sql_builder *b, store_client_session *out,
-                               err *e)
-{
-    conn *c = get_conn(s, e);
-    if (!c)
-        return false;
-    store_client_session *rows = NULL;
-    size_t n = 0;
-    *e = select_sessions(c, a, b, &rows, &n);
-    if (err_failed(*e) || n == 0)
-        return false;
-    *out = rows[0];
-    return true;
+    for (size_t i = 0; i < *count && !err_failed(e); i++)
+        e = read_session_children(c, a, &(*out)[i]);
+    return e;
 }
 
 static err insert_grants(conn *c, const char *session_id, const store_client_session_grants *g)
 {
     err e = ERR_NONE;
-    for (size_t i = 0; i < g->connected_account_ids.count; i++) {
-        sqlite3_stmt *st = prepare(c, "INSERT OR IGNORE INTO client_session_connected_accounts"
-                                      " (client_session_id, connected_account_id) VALUES (?, ?)", &e);
-        if (!st)
-            return e;
-        sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, g->connected_account_ids.items[i], -1, SQLITE_STATIC);
-        if (err_failed(e = step_done(c, st)))
-            return e;
-    }
-    for (size_t i = 0; i < g->connect_webview_ids.count; i++) {
-        sqlite3_stmt *st = prepare(c, "INSERT OR IGNORE INTO client_session_connect_webviews"
-                                      " (client_session_id, connect_webview_id) VALUES (?, ?)", &e);
-        if (!st)
-            return e;
-        sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, g->connect_webview_ids.items[i], -1, SQLITE_STATIC);
-        if (err_failed(e = step_done(c, st)))
-            return e;
-    }
-    if (g->user_identity_id) {
-        sqlite3_stmt *st = prepare(c, "UPDATE client_sessions SET user_identity_id = ?"
-                                      " WHERE client_session_id = ?", &e);
-        if (!st)
-            return e;
-        sqlite3_bind_text(st, 1, g->user_identity_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, session_id, -1, SQLITE_STATIC);
-        if (err_failed(e = step_done(c, st)))
-            return e;
-    }
-    return ERR_NONE;
+    for (size_t i = 0; i < g->connected_account_ids.count && !err_failed(e); i++)
+        e = conn_exec(c, NULL, "INSERT OR IGNORE INTO client_session_connected_accounts"
+                               " (client_session_id, connected_account_id) VALUES (?, ?)",
+                      "ss", session_id, g->connected_account_ids.items[i]);
+    for (size_t i = 0; i < g->connect_webview_ids.count && !err_failed(e); i++)
+        e = conn_exec(c, NULL, "INSERT OR IGNORE INTO client_session_connect_webviews"
+                               " (client_session_id, connect_webview_id) VALUES (?, ?)",
+                      "ss", session_id, g->connect_webview_ids.items[i]);
+    if (g->user_identity_id && !err_failed(e))
+        e = conn_exec(c, NULL, "UPDATE client_sessions SET user_identity_id = ?"
+                               " WHERE client_session_id = ?",
+                      "ss", g->user_identity_id, session_id);
+    return e;
 }
 
 /* Moves replaced_id's grants to new_id and deletes replaced_id. */
@@ -606,28 +628,12 @@ static err replace_session(conn *c, const char *new_id, const char *replaced_id)
         "UPDATE client_sessions SET user_identity_id = COALESCE(user_identity_id,"
         " (SELECT user_identity_id FROM client_sessions WHERE client_session_id = ?2))"
         " WHERE client_session_id = ?1",
+        "DELETE FROM client_sessions WHERE client_session_id = ?2",
     };
     err e = ERR_NONE;
-    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
-        sqlite3_stmt *st = prepare(c, steps[i], &e);
-        if (!st)
-            return e;
-        sqlite3_bind_text(st, 1, new_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, replaced_id, -1, SQLITE_STATIC);
-        if (err_failed(e = step_done(c, st)))
-            return e;
-    }
-    return ERR_NONE;
-}
-
-static err delete_session(conn *c, const char *id)
-{
-    err e = ERR_NONE;
-    sqlite3_stmt *st = prepare(c, "DELETE FROM client_sessions WHERE client_session_id = ?", &e);
-    if (!st)
-        return e;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    return step_done(c, st);
+    for (size_t i = 0; i < sizeof steps / sizeof *steps && !err_failed(e); i++)
+        e = conn_exec(c, NULL, steps[i], "ss", new_id, replaced_id);
+    return e;
 }
 
 err store_client_session_create(store *s, const store_client_session *cs, const char *token_hash,
@@ -639,48 +645,26 @@ err store_client_session_create(store *s, const store_client_session *cs, const 
     if (!c || err_failed(e = begin(c)))
         return e;
     /* The replaced session holds the user_identifier_key: it lets go first. */
-    if (replaces_id) {
-        sqlite3_stmt *st = prepare(c, "UPDATE client_sessions SET user_identifier_key = NULL"
-                                      " WHERE client_session_id = ?", &e);
-        if (!st)
-            return finish(c, e);
-        sqlite3_bind_text(st, 1, replaces_id, -1, SQLITE_STATIC);
-        if (err_failed(e = step_done(c, st)))
-            return finish(c, e);
-    }
-    sqlite3_stmt *st = prepare(c, "INSERT INTO client_sessions (client_session_id, workspace_id,"
-                                  " user_identifier_key, token_hash, token_sealed, user_identity_id,"
-                                  " customer_key, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                               &e);
-    if (!st)
+    if (replaces_id &&
+        err_failed(e = conn_exec(c, NULL, "UPDATE client_sessions SET user_identifier_key = NULL"
+                                          " WHERE client_session_id = ?",
+                                 "s", replaces_id)))
         return finish(c, e);
-    sqlite3_bind_text(st, 1, cs->client_session_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, cs->workspace_id, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 3, cs->user_identifier_key);
-    sqlite3_bind_text(st, 4, token_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, cs->token_sealed, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 6, cs->user_identity_id);
-    bind_text_or_null(st, 7, cs->customer_key);
-    sqlite3_bind_int64(st, 8, cs->created_at);
-    sqlite3_bind_int64(st, 9, cs->expires_at);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        if (sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE &&
-            strstr(sqlite3_errmsg(c->db), "user_identifier_key"))
-            e = err_make(ERR_BAD_REQUEST, "client_session_token_already_exists",
-                         "A client session already exists for this user_identifier_key; use "
-                         "client_sessions/get_or_create.");
-        else
-            e = db_err(c->db, rc);
-        return finish(c, e);
-    }
-    e = insert_grants(c, cs->client_session_id, grants);
-    if (!err_failed(e) && replaces_id) {
+    e = conn_exec(c, NULL, "INSERT INTO client_sessions (client_session_id, workspace_id,"
+                           " user_identifier_key, token_hash, token_sealed, user_identity_id,"
+                           " customer_key, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                  "sszsszzii", cs->client_session_id, cs->workspace_id, cs->user_identifier_key,
+                  token_hash, cs->token_sealed, cs->user_identity_id, cs->customer_key,
+                  cs->created_at, cs->expires_at);
+    if (err_failed(e) && sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE &&
+        strstr(sqlite3_errmsg(c->db), "user_identifier_key"))
+        e = err_make(ERR_BAD_REQUEST, "client_session_token_already_exists",
+                     "A client session already exists for this user_identifier_key; use "
+                     "client_sessions/get_or_create.");
+    if (!err_failed(e))
+        e = insert_grants(c, cs->client_session_id, grants);
+    if (!err_failed(e) && replaces_id)
         e = replace_session(c, cs->client_session_id, replaces_id);
-        if (!err_failed(e))
-            e = delete_session(c, replaces_id);
-    }
     return finish(c, e);
 }
 
@@ -688,43 +672,28 @@ bool store_client_session_by_token_hash(store *s, arena *a, const char *token_ha
                                         store_client_session *out, err *e)
 {
     conn *c = get_conn(s, e);
-    if (!c)
-        return false;
-    sqlite3_stmt *st = prepare(c, "SELECT " SESSION_OWN_COLUMNS ", 0 FROM client_sessions cs"
-                                  " WHERE cs.token_hash = ?", e);
-    if (!st)
-        return false;
-    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        memset(out, 0, sizeof *out);
-        read_session(a, st, out);
-    } else if (rc != SQLITE_DONE) {
-        *e = db_err(c->db, rc);
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW;
+    sqlite3_stmt *st = c ? prepare_args(c, e, "SELECT " SESSION_OWN_COLUMNS " FROM client_sessions cs"
+                                              " WHERE cs.token_hash = ?",
+                                        "s", token_hash)
+                         : NULL;
+    return st && collect_one(c, a, st, sizeof *out, read_session, out, e);
 }
 
 bool store_client_session_get(store *s, arena *a, const char *workspace_id, const char *id,
                               const char *user_identifier_key, store_client_session *out,
                               err *e)
 {
-    sql_builder b;
-    sql_builder_init(&b, a);
-    sql_builder_append(&b, "SELECT " SESSION_COLUMNS " FROM client_sessions cs WHERE cs.workspace_id = ?");
-    sql_builder_bind_text(&b, workspace_id);
-    if (id) {
-        sql_builder_append(&b, " AND cs.client_session_id = ?");
-        sql_builder_bind_text(&b, id);
-    }
-    if (user_identifier_key) {
-        sql_builder_append(&b, " AND cs.user_identifier_key = ?");
-        sql_builder_bind_text(&b, user_identifier_key);
-    }
     if (!id && !user_identifier_key)
         return false;
-    return select_one_session(s, a, &b, out, e);
+    store_client_session_filter f = {.client_session_id = id,
+                                     .user_identifier_key = user_identifier_key};
+    store_client_session *rows = NULL;
+    size_t n = 0;
+    *e = store_client_session_list(s, a, workspace_id, &f, &rows, &n);
+    if (err_failed(*e) || n == 0)
+        return false;
+    *out = rows[0];
+    return true;
 }
 
 err store_client_session_list(store *s, arena *a, const char *workspace_id,
@@ -739,44 +708,25 @@ err store_client_session_list(store *s, arena *a, const char *workspace_id,
     sql_builder_init(&b, a);
     sql_builder_append(&b, "SELECT " SESSION_COLUMNS " FROM client_sessions cs WHERE cs.workspace_id = ?");
     sql_builder_bind_text(&b, workspace_id);
-    if (f->client_session_id) {
-        sql_builder_append(&b, " AND cs.client_session_id = ?");
-        sql_builder_bind_text(&b, f->client_session_id);
-    }
-    if (f->user_identifier_key) {
-        sql_builder_append(&b, " AND cs.user_identifier_key = ?");
-        sql_builder_bind_text(&b, f->user_identifier_key);
-    }
-    if (f->user_identity_id) {
-        sql_builder_append(&b, " AND cs.user_identity_id = ?");
-        sql_builder_bind_text(&b, f->user_identity_id);
-    }
-    if (f->connect_webview_id) {
-        sql_builder_append(&b, " AND cs.client_session_id IN (SELECT client_session_id FROM"
-                               " client_session_connect_webviews WHERE connect_webview_id = ?)");
-        sql_builder_bind_text(&b, f->connect_webview_id);
+    const struct {
+        const char *value, *condition;
+    } conditions[] = {
+        {f->client_session_id, " AND cs.client_session_id = ?"},
+        {f->user_identifier_key, " AND cs.user_identifier_key = ?"},
+        {f->user_identity_id, " AND cs.user_identity_id = ?"},
+        {f->connect_webview_id, " AND cs.client_session_id IN (SELECT client_session_id FROM"
+                                " client_session_connect_webviews WHERE connect_webview_id = ?)"},
+    };
+    for (size_t i = 0; i < sizeof conditions / sizeof *conditions; i++) {
+        if (conditions[i].value) {
+            sql_builder_append(&b, conditions[i].condition);
+            sql_builder_bind_text(&b, conditions[i].value);
+        }
     }
     if (f->without_user_identifier_key)
         sql_builder_append(&b, " AND cs.user_identifier_key IS NULL");
     sql_builder_append(&b, " ORDER BY cs.created_at, cs.client_session_id");
     return select_sessions(c, a, &b, out, count);
-}
-
-/* Runs `sql` (binding workspace_id, id) inside the transaction and tells
- * whether it changed a row. */
-static bool change_session(conn *c, const char *sql, const char *workspace_id, const char *id,
-                           const int64_t *now, err *e)
-{
-    sqlite3_stmt *st = prepare(c, sql, e);
-    if (!st)
-        return false;
-    int i = 1;
-    if (now)
-        sqlite3_bind_int64(st, i++, *now);
-    sqlite3_bind_text(st, i++, workspace_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, i, id, -1, SQLITE_STATIC);
-    *e = step_done(c, st);
-    return !err_failed(*e) && sqlite3_changes(c->db) > 0;
 }
 
 bool store_client_session_grant(store *s, const char *workspace_id, const char *id,
@@ -788,10 +738,11 @@ bool store_client_session_grant(store *s, const char *workspace_id, const char *
         return false;
     /* Sets the expiry (or, with 0, leaves it) and finds the session in this
      * workspace, within the transaction. */
-    bool found = change_session(c, "UPDATE client_sessions SET expires_at ="
-                                   " CASE WHEN ?1 = 0 THEN expires_at ELSE ?1 END"
-                                   " WHERE workspace_id = ?2 AND client_session_id = ?3",
-                                workspace_id, id, &expires_at, e);
+    bool found = false;
+    *e = conn_exec(c, &found, "UPDATE client_sessions SET expires_at ="
+                              " CASE WHEN ?1 = 0 THEN expires_at ELSE ?1 END"
+                              " WHERE workspace_id = ?2 AND client_session_id = ?3",
+                   "iss", expires_at, workspace_id, id);
     if (found)
         *e = insert_grants(c, id, grants);
     *e = finish(c, *e);
@@ -801,21 +752,24 @@ bool store_client_session_grant(store *s, const char *workspace_id, const char *
 bool store_client_session_revoke(store *s, const char *workspace_id, const char *id,
                                  int64_t now, err *e)
 {
+    bool changed = false;
     conn *c = get_conn(s, e);
-    if (!c)
-        return false;
-    return change_session(c, "UPDATE client_sessions SET revoked_at = COALESCE(revoked_at, ?)"
-                             " WHERE workspace_id = ? AND client_session_id = ?",
-                          workspace_id, id, &now, e);
+    if (c)
+        *e = conn_exec(c, &changed, "UPDATE client_sessions SET revoked_at = COALESCE(revoked_at, ?)"
+                                    " WHERE workspace_id = ? AND client_session_id = ?",
+                       "iss", now, workspace_id, id);
+    return changed;
 }
 
 bool store_client_session_delete(store *s, const char *workspace_id, const char *id, err *e)
 {
+    bool changed = false;
     conn *c = get_conn(s, e);
-    if (!c)
-        return false;
-    return change_session(c, "DELETE FROM client_sessions WHERE workspace_id = ? AND client_session_id = ?",
-                          workspace_id, id, NULL, e);
+    if (c)
+        *e = conn_exec(c, &changed, "DELETE FROM client_sessions"
+                                    " WHERE workspace_id = ? AND client_session_id = ?",
+                       "ss", workspace_id, id);
+    return changed;
 }
 
 /* ---- ids a request names ---- */
@@ -832,11 +786,9 @@ long store_first_missing(store *s, store_kind kind, const char *workspace_id,
     if (!c)
         return -1;
     for (size_t i = 0; i < ids->count; i++) {
-        sqlite3_stmt *st = prepare(c, sql[kind], e);
+        sqlite3_stmt *st = prepare_args(c, e, sql[kind], "ss", workspace_id, ids->items[i]);
         if (!st)
             return -1;
-        sqlite3_bind_text(st, 1, workspace_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, ids->items[i], -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_DONE)
@@ -853,59 +805,26 @@ long store_first_missing(store *s, store_kind kind, const char *workspace_id,
 
 err store_connected_account_create(store *s, const store_connected_account *ca)
 {
-    err e = ERR_NONE;
-    conn *c = get_conn(s, &e);
-    if (!c)
-        return e;
-    sqlite3_stmt *st = prepare(c, "INSERT INTO connected_accounts (connected_account_id, workspace_id,"
-                                  " provider, user_email, created_at) VALUES (?,?,?,?,?)", &e);
-    if (!st)
-        return e;
-    sqlite3_bind_text(st, 1, ca->connected_account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ca->workspace_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, ca->provider, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 4, ca->user_email);
-    sqlite3_bind_int64(st, 5, ca->created_at);
-    return step_done(c, st);
+    STORE_EXEC(s, "INSERT INTO connected_accounts (connected_account_id, workspace_id, provider,"
+                  " user_email, created_at) VALUES (?,?,?,?,?)",
+               "ssszi", ca->connected_account_id, ca->workspace_id, ca->provider, ca->user_email,
+               ca->created_at);
 }
 
 err store_connect_webview_create(store *s, const store_connect_webview *cw)
 {
-    err e = ERR_NONE;
-    conn *c = get_conn(s, &e);
-    if (!c)
-        return e;
-    sqlite3_stmt *st = prepare(c, "INSERT INTO connect_webviews (connect_webview_id, workspace_id,"
-                                  " connected_account_id, status, created_at) VALUES (?,?,?,?,?)", &e);
-    if (!st)
-        return e;
-    sqlite3_bind_text(st, 1, cw->connect_webview_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, cw->workspace_id, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 3, cw->connected_account_id);
-    sqlite3_bind_text(st, 4, cw->status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, cw->created_at);
-    return step_done(c, st);
+    STORE_EXEC(s, "INSERT INTO connect_webviews (connect_webview_id, workspace_id,"
+                  " connected_account_id, status, created_at) VALUES (?,?,?,?,?)",
+               "sszsi", cw->connect_webview_id, cw->workspace_id, cw->connected_account_id,
+               cw->status, cw->created_at);
 }
 
 err store_user_identity_create(store *s, const store_user_identity *ui)
 {
-    err e = ERR_NONE;
-    conn *c = get_conn(s, &e);
-    if (!c)
-        return e;
-    sqlite3_stmt *st = prepare(c, "INSERT INTO user_identities (user_identity_id, workspace_id,"
-                                  " user_identity_key, email_address, phone_number, full_name,"
-                                  " created_at) VALUES (?,?,?,?,?,?,?)", &e);
-    if (!st)
-        return e;
-    sqlite3_bind_text(st, 1, ui->user_identity_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ui->workspace_id, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 3, ui->user_identity_key);
-    bind_text_or_null(st, 4, ui->email_address);
-    bind_text_or_null(st, 5, ui->phone_number);
-    bind_text_or_null(st, 6, ui->full_name);
-    sqlite3_bind_int64(st, 7, ui->created_at);
-    return step_done(c, st);
+    STORE_EXEC(s, "INSERT INTO user_identities (user_identity_id, workspace_id, user_identity_key,"
+                  " email_address, phone_number, full_name, created_at) VALUES (?,?,?,?,?,?,?)",
+               "sszzzzi", ui->user_identity_id, ui->workspace_id, ui->user_identity_key,
+               ui->email_address, ui->phone_number, ui->full_name, ui->created_at);
 }
 
 /* ---- devices ---- */
@@ -915,8 +834,9 @@ err store_user_identity_create(store *s, const store_user_identity *ui)
     " d.manufacturer, d.name, d.nickname, d.model, d.online, d.locked, d.battery_level,"   \
     " d.extra_properties, d.custom_metadata, d.created_at"
 
-static void read_device(arena *a, sqlite3_stmt *st, store_device *d)
+static void read_device(arena *a, sqlite3_stmt *st, void *row)
 {
+    store_device *d = row;
     d->seq = sqlite3_column_int64(st, 0);
     d->device_id = col_text(a, st, 1);
     d->workspace_id = col_text(a, st, 2);
@@ -937,37 +857,14 @@ static void read_device(arena *a, sqlite3_stmt *st, store_device *d)
 
 err store_device_create(store *s, const store_device *d)
 {
-    err e = ERR_NONE;
-    conn *c = get_conn(s, &e);
-    if (!c)
-        return e;
-    sqlite3_stmt *st = prepare(c, "INSERT INTO devices (device_id, workspace_id, connected_account_id,"
-                                  " device_type, manufacturer, name, nickname, model, online, locked,"
-                                  " battery_level, extra_properties, custom_metadata, created_at)"
-                                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &e);
-    if (!st)
-        return e;
-    sqlite3_bind_text(st, 1, d->device_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, d->workspace_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, d->connected_account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, d->device_type, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 5, d->manufacturer);
-    sqlite3_bind_text(st, 6, d->name, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 7, d->nickname);
-    bind_text_or_null(st, 8, d->model);
-    sqlite3_bind_int(st, 9, d->online);
-    if (d->locked >= 0)
-        sqlite3_bind_int(st, 10, d->locked);
-    else
-        sqlite3_bind_null(st, 10);
-    if (d->battery_level >= 0)
-        sqlite3_bind_double(st, 11, d->battery_level);
-    else
-        sqlite3_bind_null(st, 11);
-    bind_text_or_null(st, 12, d->extra_properties);
-    bind_text_or_null(st, 13, d->custom_metadata);
-    sqlite3_bind_int64(st, 14, d->created_at);
-    return step_done(c, st);
+    STORE_EXEC(s, "INSERT INTO devices (device_id, workspace_id, connected_account_id, device_type,"
+                  " manufacturer, name, nickname, model, online, locked, battery_level,"
+                  " extra_properties, custom_metadata, created_at)"
+                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               "sssszszzbnfzzi", d->device_id, d->workspace_id, d->connected_account_id,
+               d->device_type, d->manufacturer, d->name, d->nickname, d->model, (int)d->online,
+               (int64_t)d->locked, d->battery_level, d->extra_properties, d->custom_metadata,
+               d->created_at);
 }
 
 static void append_in_list(sql_builder *b, const char *column, const str_list *l)
@@ -981,30 +878,16 @@ static void append_in_list(sql_builder *b, const char *column, const str_list *l
 }
 
 static err select_devices(conn *c, arena *a, const sql_builder *b, store_device **out,
-                          size_t *count, size_t cap_hint)
+                          size_t *count)
 {
     err e = ERR_NONE;
     sqlite3_stmt *st = prepare_built(c, b, &e);
     if (!st)
         return e;
-    size_t cap = cap_hint ? cap_hint : 1, n = 0;
-    store_device *rows = arena_alloc(a, cap * sizeof *rows);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            store_device *bigger = arena_alloc(a, 2 * cap * sizeof *rows);
-            memcpy(bigger, rows, n * sizeof *rows);
-            rows = bigger;
-            cap *= 2;
-        }
-        read_device(a, st, &rows[n++]);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return db_err(c->db, rc);
+    void *rows;
+    e = collect_rows(c, a, st, sizeof **out, read_device, &rows, count);
     *out = rows;
-    *count = n;
-    return ERR_NONE;
+    return e;
 }
 
 err store_device_list(store *s, arena *a, const store_scope *scope, const store_device_filter *f,
@@ -1031,7 +914,7 @@ err store_device_list(store *s, arena *a, const store_scope *scope, const store_
     }
     sql_builder_append(&b, " ORDER BY d.seq LIMIT ?");
     sql_builder_bind_int(&b, (int64_t)f->limit);
-    return select_devices(c, a, &b, out, count, f->limit < 64 ? f->limit : 64);
+    return select_devices(c, a, &b, out, count);
 }
 
 bool store_device_get(store *s, arena *a, const store_scope *scope, const char *device_id,
@@ -1055,7 +938,7 @@ bool store_device_get(store *s, arena *a, const store_scope *scope, const char *
     sql_builder_append(&b, " ORDER BY d.seq LIMIT 1");
     store_device *rows = NULL;
     size_t n = 0;
-    *e = select_devices(c, a, &b, &rows, &n, 1);
+    *e = select_devices(c, a, &b, &rows, &n);
     if (err_failed(*e) || n == 0)
         return false;
     *out = rows[0];

@@ -1,0 +1,461 @@
+// Shared helpers of the API test suite: start and stop a latchkey server on
+// its own port and data dir, run the admin CLI, call the API raw (wire-level
+// checks) or through the official SDK, and validate response bodies against
+// the OpenAPI schemas exported by @seamapi/types.
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import { SeamHttp, SeamHttpApiError } from '@seamapi/http/connect'
+import { openapi } from '@seamapi/types/connect'
+import Ajv from 'ajv'
+import addFormats from 'ajv-formats'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+
+export const BIN = process.env.LATCHKEY_BIN || path.resolve(HERE, '../../build/latchkey')
+export const SANITIZED = ['1', 'true', 'on', 'yes'].includes(
+  String(process.env.LATCHKEY_SANITIZED ?? '').toLowerCase(),
+)
+/** Milliseconds to wait for a server to answer /health after it starts. */
+export const STARTUP_MS = SANITIZED ? 60_000 : 20_000
+
+// ---- the --seed fixture (shared/API.md) ----
+
+export const SEED = Object.freeze({
+  workspace1: 'seed_workspace_1',
+  workspace2: 'seed_workspace_2',
+  apiKey1: 'seam_apikey1_token',
+  apiKey2: 'seam_apikey2_token',
+  publishableKey1: 'seam_pk1_token',
+  cst1: 'seam_cst1_token',
+  session1: 'seed_client_session_1',
+  johnAccount: 'john_connected_account_id',
+  janeAccount: 'jane_connected_account_id',
+  webview1: 'connect_webview1',
+  johnIdentity: 'john_user_identity_id',
+  johnKey: 'john_user_identifier_key',
+})
+
+/** Workspace 1's devices, in the fixture's fixed order. */
+export const ALL_DEVICES = [
+  'august_device_1',
+  'august_device_2',
+  'ecobee_device_1',
+  'minut_device_1',
+  'schlage_device_id',
+]
+export const JOHN_DEVICES = ALL_DEVICES.slice(0, 4)
+export const JANE_DEVICES = ['schlage_device_id']
+
+/**
+ * The fixture's literal, non-UUID ids. The schema validator's `uuid` format
+ * accepts these exactly, and real UUIDs; anything created through the API
+ * must be a real UUID.
+ */
+export const FIXTURE_IDS = Object.freeze([
+  'seed_workspace_1',
+  'seed_workspace_2',
+  'seed_api_key_1',
+  'seed_api_key_2',
+  'seed_client_session_1',
+  'john_connected_account_id',
+  'jane_connected_account_id',
+  'connect_webview1',
+  'john_user_identity_id',
+  ...ALL_DEVICES,
+])
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+export const isUuid = (s) => typeof s === 'string' && UUID_RE.test(s)
+export const REQUEST_ID_RE =
+  /^request_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** A user_identifier_key no other test uses. */
+export const uniqueKey = (label = 'user') => `${label}_${randomUUID()}`
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// ---- servers ----
+
+const running = new Set()
+process.on('exit', () => {
+  for (const child of running) {
+    try {
+      child.kill('SIGKILL')
+    } catch {}
+  }
+})
+
+/** A port that was free a moment ago (bind to 0, read it, close). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+export function makeDataDir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-api-'))
+}
+
+export function removeDir(dir) {
+  fs.rmSync(dir, { recursive: true, force: true })
+}
+
+/** Our environment without any LATCHKEY_* setting (those are flags' twins). */
+function serverEnv(extra) {
+  const env = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LATCHKEY_')) env[k] = v
+  return { ...env, ...extra }
+}
+
+const SANITIZER_MARKERS = [
+  'ERROR: AddressSanitizer',
+  'ERROR: LeakSanitizer',
+  'runtime error:',
+  'ThreadSanitizer',
+]
+
+/**
+ * Starts `latchkey serve` on a free port with its own data dir (or `dataDir`,
+ * which is then left in place on stop) and waits until GET /health is 200.
+ * Returns { url, port, dataDir, proc, stdout(), stderr(), stop() }. stop()
+ * sends SIGTERM, waits for the exit, removes a data dir it created, and
+ * rejects when the server did not exit cleanly or a sanitizer reported.
+ */
+export async function startServer({ seed = true, env = {}, args = [], dataDir } = {}) {
+  const ownDir = !dataDir
+  const dir = dataDir ?? makeDataDir()
+  let lastError
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort()
+    try {
+      return await launch({ port, dir, ownDir, seed, env, args })
+    } catch (err) {
+      lastError = err
+      // Another process took the port between our probe and the bind: retry.
+      if (!/cannot listen|in use/i.test(String(err.message))) break
+    }
+  }
+  if (ownDir) removeDir(dir)
+  throw lastError
+}
+
+async function launch({ port, dir, ownDir, seed, env, args }) {
+  const argv = ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dir]
+  if (seed) argv.push('--seed')
+  argv.push(...args)
+  const proc = spawn(BIN, argv, { env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(proc)
+  let out = ''
+  let err = ''
+  proc.stdout.setEncoding('utf8').on('data', (d) => (out += d))
+  proc.stderr.setEncoding('utf8').on('data', (d) => (err += d))
+  let exitInfo = null
+  const exited = new Promise((resolve) => {
+    proc.on('exit', (code, signal) => {
+      running.delete(proc)
+      exitInfo = { code, signal }
+      resolve(exitInfo)
+    })
+    proc.on('error', (e) => {
+      running.delete(proc)
+      exitInfo = { code: null, signal: null, error: e }
+      resolve(exitInfo)
+    })
+  })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + STARTUP_MS
+  for (;;) {
+    if (exitInfo) {
+      throw new Error(
+        `latchkey exited before answering /health (${JSON.stringify(exitInfo)}):\n${err}`,
+      )
+    }
+    try {
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) })
+      await res.arrayBuffer()
+      if (res.status === 200) break
+    } catch {}
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL')
+      await exited
+      throw new Error(`latchkey did not answer /health within ${STARTUP_MS} ms:\n${err}`)
+    }
+    await sleep(100)
+  }
+  let stopping = null
+  const stop = () => {
+    stopping ??= (async () => {
+      if (!exitInfo) proc.kill('SIGTERM')
+      const killer = setTimeout(() => proc.kill('SIGKILL'), SANITIZED ? 30_000 : 15_000)
+      const info = await exited
+      clearTimeout(killer)
+      if (ownDir) removeDir(dir)
+      const report = SANITIZER_MARKERS.find((m) => err.includes(m))
+      if (report) {
+        throw new Error(`sanitizer report from latchkey (${report}):\n${err.slice(-8000)}`)
+      }
+      if (info.code !== 0) {
+        throw new Error(
+          `latchkey did not exit cleanly on SIGTERM (${JSON.stringify(info)}):\n${err.slice(-4000)}`,
+        )
+      }
+      return info
+    })()
+    return stopping
+  }
+  return {
+    url,
+    port,
+    dataDir: dir,
+    proc,
+    stdout: () => out,
+    stderr: () => err,
+    stop,
+  }
+}
+
+// ---- the admin CLI ----
+
+/** Runs `latchkey ...args --data-dir dataDir`; resolves { code, stdout, stderr }. */
+export function cliRun(dataDir, ...args) {
+  return new Promise((resolve) => {
+    execFile(
+      BIN,
+      [...args, '--data-dir', dataDir],
+      { env: serverEnv({}), timeout: SANITIZED ? 60_000 : 20_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (error.code ?? 1) : 0, stdout, stderr })
+      },
+    )
+  })
+}
+
+/** Runs a CLI command that must succeed and print JSON; returns the JSON. */
+export async function cli(dataDir, ...args) {
+  const r = await cliRun(dataDir, ...args)
+  assert.equal(r.code, 0, `latchkey ${args.join(' ')} failed (${r.code}):\n${r.stderr}`)
+  try {
+    return JSON.parse(r.stdout)
+  } catch {
+    assert.fail(`latchkey ${args.join(' ')} did not print JSON:\n${r.stdout}`)
+  }
+}
+
+// ---- raw HTTP ----
+
+/** A query string from an object: arrays as repeated keys, [] as `key=`. */
+export function toQuery(query) {
+  if (query == null) return ''
+  if (typeof query === 'string') return query
+  const sp = new URLSearchParams()
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue
+    if (Array.isArray(v)) {
+      if (v.length === 0) sp.append(k, '')
+      for (const item of v) sp.append(k, String(item))
+    } else {
+      sp.append(k, String(v))
+    }
+  }
+  return sp.toString()
+}
+
+/**
+ * One raw request. `base` is a server (or its url), `route` a path such as
+ * '/devices/list'. token: sent as 'Authorization: Bearer'. body: an object
+ * sent as JSON; rawBody: sent as is. query: object or string.
+ * Resolves { status, headers, body (parsed JSON or undefined), text, requestId }.
+ */
+export async function call(base, route, opts = {}) {
+  const { method = 'POST', token, headers = {}, body, rawBody, query } = opts
+  const url = typeof base === 'string' ? base : base.url
+  const qs = toQuery(query)
+  const h = { ...headers }
+  if (token) h.authorization = `Bearer ${token}`
+  let payload
+  if (rawBody !== undefined) payload = rawBody
+  else if (body !== undefined) {
+    payload = JSON.stringify(body)
+    h['content-type'] ??= 'application/json'
+  }
+  const init = { method, headers: h, body: payload }
+  if (payload && typeof payload.getReader === 'function') init.duplex = 'half'
+  const res = await fetch(`${url}${route}${qs ? `?${qs}` : ''}`, init)
+  const text = await res.text()
+  let parsed
+  try {
+    parsed = text ? JSON.parse(text) : undefined
+  } catch {
+    parsed = undefined
+  }
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: parsed,
+    text,
+    requestId: res.headers.get('seam-request-id'),
+  }
+}
+
+/** Asserts a 200 success: JSON, ok:true, the request id header. */
+export function assertOk(res, key) {
+  assert.equal(res.status, 200, `expected 200, got ${res.status}: ${res.text}`)
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/)
+  assert.equal(res.body?.ok, true, `ok must be true: ${res.text}`)
+  assert.match(res.requestId ?? '', REQUEST_ID_RE)
+  if (key) assert.ok(key in res.body, `response has no "${key}": ${res.text}`)
+  return res.body
+}
+
+/**
+ * Asserts the API error shape {"error":{"type","message"},"ok":false}, the
+ * status, and (when given) the error type; returns the error object.
+ */
+export function assertError(res, status, type) {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`)
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/)
+  assert.equal(res.body?.ok, false, `ok must be false: ${res.text}`)
+  assert.equal(typeof res.body?.error, 'object', `no error object: ${res.text}`)
+  assert.equal(typeof res.body.error.type, 'string', `error.type must be a string: ${res.text}`)
+  assert.equal(typeof res.body.error.message, 'string', `error.message must be a string: ${res.text}`)
+  assert.ok(res.body.error.message.length > 0, 'error.message must not be empty')
+  assert.match(res.requestId ?? '', REQUEST_ID_RE)
+  if (type) assert.equal(res.body.error.type, type, `error type: ${res.text}`)
+  return res.body.error
+}
+
+/** Asserts a 400 invalid_input naming each of `params` in validation_errors. */
+export function assertInvalidInput(res, ...params) {
+  const error = assertError(res, 400, 'invalid_input')
+  for (const p of params) {
+    const entry = error.validation_errors?.[p]
+    assert.ok(entry, `validation_errors must name "${p}": ${res.text}`)
+    assert.ok(Array.isArray(entry._errors), `validation_errors.${p}._errors must be an array`)
+    assert.ok(entry._errors.length > 0, `validation_errors.${p}._errors must not be empty`)
+    for (const m of entry._errors) assert.equal(typeof m, 'string')
+  }
+  return error
+}
+
+/** The device ids of a devices/list response body. */
+export const deviceIds = (body) => body.devices.map((d) => d.device_id)
+
+// ---- SDK ----
+
+const sdkOptions = (server, extra = {}) => ({
+  endpoint: typeof server === 'string' ? server : server.url,
+  axiosRetryOptions: { retries: 0 },
+  ...extra,
+})
+
+export const sdkFromApiKey = (server, key) => SeamHttp.fromApiKey(key, sdkOptions(server))
+export const sdkFromToken = (server, token) =>
+  SeamHttp.fromClientSessionToken(token, sdkOptions(server))
+export const sdkFromPublishableKey = (server, pk, userIdentifierKey) =>
+  SeamHttp.fromPublishableKey(pk, userIdentifierKey, sdkOptions(server))
+
+/** The API error type behind an SDK error (401s are all code 'unauthorized'). */
+export const sdkErrorType = (err) => err?.cause?.response?.data?.error?.type ?? err?.code
+
+/** Asserts that an SDK call rejects with an API error of this status (and type). */
+export async function sdkRejects(promise, status, type) {
+  await assert.rejects(promise, (err) => {
+    assert.ok(err instanceof SeamHttpApiError, `expected a SeamHttpApiError, got ${err}`)
+    assert.equal(err.statusCode, status, `status of ${err.message}`)
+    if (type) assert.equal(sdkErrorType(err), type)
+    return true
+  })
+}
+
+// ---- OpenAPI response validation ----
+
+const DEFS_ID = 'https://latchkey.test/seam-openapi-schemas.json'
+
+/**
+ * The OpenAPI 3.0 schema as JSON Schema for Ajv: component refs point into
+ * one shared $defs document, and the boolean exclusiveMinimum/Maximum of
+ * OpenAPI 3.0 become the numeric form.
+ */
+function rewriteRefs(schema) {
+  const walk = (node) => {
+    if (Array.isArray(node)) return node.map(walk)
+    if (node === null || typeof node !== 'object') return node
+    const out = {}
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string' && v.startsWith('#/components/schemas/')) {
+        out[k] = `${DEFS_ID}#/$defs/${v.slice('#/components/schemas/'.length)}`
+      } else {
+        out[k] = walk(v)
+      }
+    }
+    for (const [ex, bound] of [
+      ['exclusiveMinimum', 'minimum'],
+      ['exclusiveMaximum', 'maximum'],
+    ]) {
+      if (typeof out[ex] === 'boolean') {
+        if (out[ex] && typeof out[bound] === 'number') {
+          out[ex] = out[bound]
+          delete out[bound]
+        } else {
+          delete out[ex]
+        }
+      }
+    }
+    return out
+  }
+  return walk(schema)
+}
+
+let ajv
+function getAjv() {
+  if (ajv) return ajv
+  ajv = new Ajv({ strict: false, allErrors: true, discriminator: true })
+  addFormats(ajv)
+  ajv.addFormat('uuid', {
+    type: 'string',
+    validate: (s) => isUuid(s) || FIXTURE_IDS.includes(s),
+  })
+  ajv.addSchema({ $id: DEFS_ID, $defs: rewriteRefs(openapi.components.schemas) })
+  return ajv
+}
+
+const validators = new Map()
+
+/** The compiled validator of the 200 response of `method route`. */
+export function responseValidator(route, method = 'post') {
+  const key = `${method} ${route}`
+  if (!validators.has(key)) {
+    const op = openapi.paths[route]?.[method.toLowerCase()]
+    assert.ok(op, `the OpenAPI has no ${method.toUpperCase()} ${route}`)
+    const schema = op.responses?.['200']?.content?.['application/json']?.schema
+    assert.ok(schema, `the OpenAPI has no 200 JSON response for ${method.toUpperCase()} ${route}`)
+    validators.set(key, getAjv().compile(rewriteRefs(schema)))
+  }
+  return validators.get(key)
+}
+
+/** Asserts that a raw response body matches the route's 200 schema. */
+export function assertMatchesSchema(route, body, method = 'post') {
+  const validate = responseValidator(route, method)
+  if (!validate(body)) {
+    const errors = validate.errors
+      .slice(0, 15)
+      .map((e) => `  ${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`)
+      .join('\n')
+    assert.fail(
+      `${method.toUpperCase()} ${route} response does not match the OpenAPI schema:\n${errors}\nbody: ${JSON.stringify(body).slice(0, 2000)}`,
+    )
+  }
+}
