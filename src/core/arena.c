@@ -59,6 +59,18 @@ void *arena_zalloc(arena *a, size_t size)
     return p;
 }
 
+void *arena_grow(arena *a, void *items, size_t count, size_t *cap, size_t elem)
+{
+    if (items && count < *cap)
+        return items;
+    size_t ncap = *cap >= 8 ? *cap * 2 : 8;
+    void *bigger = arena_alloc(a, ncap * elem);
+    if (count)
+        memcpy(bigger, items, count * elem);
+    *cap = ncap;
+    return bigger;
+}
+
 char *arena_strndup(arena *a, const char *s, size_t n)
 {
     char *d = arena_alloc(a, n + 1);

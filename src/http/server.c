@@ -85,14 +85,7 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 {
     (void)kind;
     query_collector *q = cls;
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 8;
-        api_kv *bigger = arena_alloc(q->a, cap * sizeof *bigger);
-        if (q->n)
-            memcpy(bigger, q->kv, q->n * sizeof *bigger);
-        q->kv = bigger;
-        q->cap = cap;
-    }
+    q->kv = arena_grow(q->a, q->kv, q->n, &q->cap, sizeof *q->kv);
     q->kv[q->n].key = key;
     q->kv[q->n].value = value ? value : "";
     q->n++;

@@ -45,14 +45,7 @@ void sql_builder_appendf(sql_builder *b, const char *fmt, ...)
 
 static sql_bind *next_bind(sql_builder *b)
 {
-    if (b->nbinds == b->bind_cap) {
-        size_t cap = b->bind_cap ? b->bind_cap * 2 : 16;
-        sql_bind *nb = arena_alloc(b->a, cap * sizeof *nb);
-        if (b->nbinds)
-            memcpy(nb, b->binds, b->nbinds * sizeof *nb);
-        b->binds = nb;
-        b->bind_cap = cap;
-    }
+    b->binds = arena_grow(b->a, b->binds, b->nbinds, &b->bind_cap, sizeof *b->binds);
     return &b->binds[b->nbinds++];
 }
 

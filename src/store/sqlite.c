@@ -263,16 +263,11 @@ typedef void (*row_reader)(arena *a, sqlite3_stmt *st, void *row);
 static err collect_rows(conn *c, arena *a, sqlite3_stmt *st, size_t elem, row_reader read,
                         void **rows_out, size_t *count)
 {
-    size_t cap = 8, n = 0;
-    char *rows = arena_alloc(a, cap * elem);
+    size_t cap = 0, n = 0;
+    char *rows = NULL;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            char *bigger = arena_alloc(a, 2 * cap * elem);
-            memcpy(bigger, rows, n * elem);
-            rows = bigger;
-            cap *= 2;
-        }
+        rows = arena_grow(a, rows, n, &cap, elem);
         memset(rows + n * elem, 0, elem);
         read(a, st, rows + n * elem);
         n++;
@@ -280,7 +275,7 @@ static err collect_rows(conn *c, arena *a, sqlite3_stmt *st, size_t elem, row_re
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return db_err(c->db, rc);
-    *rows_out = rows;
+    *rows_out = rows ? rows : arena_alloc(a, elem);
     *count = n;
     return ERR_NONE;
 }
