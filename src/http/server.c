@@ -259,13 +259,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&s->in_flight, 1);
 }
 
-static void on_mhd_error(void *cls, const char *fmt, va_list ap)
-{
-    (void)cls;
-    fputs("libmicrohttpd: ", stderr);
-    vfprintf(stderr, fmt, ap);
-}
-
 http_server *http_start(const http_config *cfg, const api_server *api, char *why, size_t whylen)
 {
     http_server *s = calloc(1, sizeof *s);
@@ -288,13 +281,13 @@ http_server *http_start(const http_config *cfg, const api_server *api, char *why
         free(s);
         return NULL;
     }
+    /* No MHD_USE_ERROR_LOG: it logs every client that hangs up early. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+                     MHD_USE_TURBO;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
         flags, cfg->port, NULL, NULL, on_request, s,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->connection_limit,
