@@ -208,7 +208,7 @@ static request_state *request_begin(http_server *s, struct MHD_Connection *conn,
     st->path = arena_strdup(&st->a, url);
     const char *cl = header(conn, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > s->cfg.body_limit)
-        st->too_large = true; /* refused up front; the body is not kept */
+        st->too_large = true;
     atomic_fetch_add(&s->in_flight, 1);
     return st;
 }
@@ -224,6 +224,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!st) {
         st = request_begin(s, conn, method, url);
         *con_cls = st;
+        if (st && st->too_large) /* answered now; the body is never read */
+            return send_too_large(conn, st, s->cfg.body_limit);
         return st ? MHD_YES : MHD_NO;
     }
     if (*upload_data_size) {

@@ -1,0 +1,160 @@
+// The HTTP layer under the conditions a public server meets: many slow
+// clients, idle connections, oversized requests, keep-alive, and SIGTERM with
+// requests in flight. Raw sockets, so nothing in between smooths them over.
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { after, before, describe, test } from 'node:test'
+
+import { SANITIZED, sleep, startServer } from '../api/harness.mjs'
+
+/** Opens a socket to the server and resolves once connected. */
+function connect(port) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => resolve(s))
+    s.on('error', reject)
+  })
+}
+
+/** Everything the server sends until it closes the socket or `until` matches. */
+function readResponse(socket, until = null, timeoutMs = 10_000) {
+  return new Promise((resolve, reject) => {
+    let data = ''
+    const timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms: ${data}`)), timeoutMs)
+    const done = () => {
+      clearTimeout(timer)
+      resolve(data)
+    }
+    socket.setEncoding('utf8')
+    socket.on('data', (d) => {
+      data += d
+      if (until && until.test(data)) done()
+    })
+    socket.on('end', done)
+    socket.on('close', done)
+    socket.on('error', done)
+  })
+}
+
+const statusOf = (raw) => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1])
+
+describe('connections', () => {
+  let server
+  before(async () => {
+    server = await startServer({ args: ['--timeout', '2'] })
+  })
+  after(async () => {
+    await server.stop()
+  })
+
+  test('a client is answered while 2000 slow clients hold connections', async () => {
+    const slow = []
+    try {
+      for (let i = 0; i < 2000; i++) {
+        const s = await connect(server.port)
+        s.on('error', () => {})
+        s.write('GET /health HTTP/1.1\r\nHost: x\r\n') // headers never finished
+        slow.push(s)
+      }
+      const res = await fetch(`${server.url}/devices/list`, {
+        headers: { authorization: 'Bearer seam_cst1_token' },
+        signal: AbortSignal.timeout(SANITIZED ? 20_000 : 5_000),
+      })
+      assert.equal(res.status, 200)
+      assert.equal((await res.json()).devices.length, 4)
+    } finally {
+      for (const s of slow) s.destroy()
+    }
+  })
+
+  test('an idle connection is closed after the timeout', async () => {
+    const s = await connect(server.port)
+    const started = Date.now()
+    const closed = await new Promise((resolve) => {
+      s.on('close', () => resolve(true))
+      setTimeout(() => resolve(false), 15_000)
+    })
+    assert.ok(closed, 'the server kept an idle connection open for 15 s')
+    assert.ok(Date.now() - started >= 1500, 'closed before the 2 s timeout')
+  })
+
+  test('keep-alive: several requests on one connection', async () => {
+    const s = await connect(server.port)
+    const req = 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n'
+    s.write(req + req + req)
+    const raw = await readResponse(s, /(HTTP\/1\.1 200[\s\S]*){3}"ok":true}/)
+    s.destroy()
+    assert.equal(raw.match(/HTTP\/1\.1 200 OK/g)?.length, 3)
+  })
+
+  test('a body announced over 1 MiB is refused with 413 before it is sent', async () => {
+    const s = await connect(server.port)
+    s.write(
+      'POST /devices/list HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer seam_apikey1_token\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n',
+    )
+    const raw = await readResponse(s, /"ok":false}/)
+    s.destroy()
+    assert.equal(statusOf(raw), 413)
+    assert.match(raw, /"type":"payload_too_large"/)
+  })
+
+  test('a chunked body over 1 MiB gets 413 in the error shape', async () => {
+    const res = await fetch(`${server.url}/devices/list`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer seam_apikey1_token', 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(controller) {
+          const chunk = new TextEncoder().encode(' '.repeat(64 * 1024))
+          for (let i = 0; i < 20; i++) controller.enqueue(chunk)
+          controller.close()
+        },
+      }),
+      duplex: 'half',
+    })
+    assert.equal(res.status, 413)
+    assert.equal((await res.json()).error.type, 'payload_too_large')
+  })
+
+  test('headers over the per-connection limit get 431', async () => {
+    const s = await connect(server.port)
+    s.write(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`)
+    const raw = await readResponse(s)
+    s.destroy()
+    assert.equal(statusOf(raw), 431)
+  })
+
+  test('the server keeps serving after all of the above', async () => {
+    const res = await fetch(`${server.url}/health`)
+    assert.equal(res.status, 200)
+  })
+})
+
+describe('SIGTERM', () => {
+  test('finishes the request in flight, then exits 0', async () => {
+    const server = await startServer()
+    const s = await connect(server.port)
+    const body = JSON.stringify({ user_identifier_key: 'in_flight_user' })
+    s.write(
+      'POST /client_sessions/create HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer seam_apikey1_token\r\n' +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n` +
+        body.slice(0, 5),
+    )
+    await sleep(300)
+    server.proc.kill('SIGTERM')
+    await sleep(300)
+    const answer = readResponse(s, /"ok":(true|false)}/)
+    s.write(body.slice(5))
+    const raw = await answer
+    s.destroy()
+    assert.equal(statusOf(raw), 200, raw)
+    assert.match(raw, /"user_identifier_key":"in_flight_user"/)
+    await server.stop() // rejects unless the exit code is 0
+    assert.match(server.stderr(), /SIGTERM/)
+  })
+
+  test('refuses new connections once stopping', async () => {
+    const server = await startServer()
+    await server.stop()
+    await assert.rejects(fetch(`${server.url}/health`))
+  })
+})
