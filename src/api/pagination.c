@@ -3,6 +3,7 @@
  * the canonical filters and the scope. */
 #include "api/pagination.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -87,9 +88,13 @@ bool pagination_cursor_decode(arena *a, const page_filters *f, const char *scope
     fingerprint(f, scope_key, fp);
     if (rlen < 34 || raw[32] != '.' || sodium_memcmp(raw, fp, 32) != 0)
         return false;
+    const char *digits = raw + 33;
+    if (*digits < '0' || *digits > '9')
+        return false;
     char *end;
-    long long v = strtoll(raw + 33, &end, 10);
-    if (*end != '\0' || end == raw + 33 || v < 0)
+    errno = 0;
+    long long v = strtoll(digits, &end, 10);
+    if (errno || *end != '\0')
         return false;
     *after = v;
     return true;

@@ -215,6 +215,10 @@ bool param_str_list(params *p, const char *key, str_list *out)
                                                    i, json_type_name(item)));
                 return false;
             }
+            if (json_string_length(item) == 0) {
+                param_reject(p, key, "Items must not be empty strings");
+                return false;
+            }
             items[i] = arena_strdup(p->a, json_string_value(item));
         }
         *out = (str_list){items, n};
@@ -262,38 +266,51 @@ bool param_bool(params *p, const char *key, bool *out)
     return false;
 }
 
+/* A decimal integer with an optional sign, nothing else. */
+static bool parse_int64(const char *s, int64_t *out)
+{
+    const char *digits = s + (*s == '-' || *s == '+');
+    if (*digits < '0' || *digits > '9')
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
 bool param_int(params *p, const char *key, int64_t min, int64_t max, int64_t *out)
 {
     json_t *jv;
     const char *qv;
     if (!scalar(p, key, &jv, &qv))
         return false;
-    double d;
-    if (jv) {
-        if (!json_is_number(jv)) {
-            reject_type(p, key, "number", jv);
+    int64_t v;
+    if (jv && json_is_integer(jv)) {
+        v = json_integer_value(jv);
+    } else if (jv && json_is_real(jv)) {
+        /* 10.0 is 10; the bounds keep the conversion defined. */
+        double d = json_real_value(jv);
+        if (!(d >= -9.2e18 && d <= 9.2e18) || d != (double)(int64_t)d) {
+            param_reject(p, key, "Expected integer");
             return false;
         }
-        d = json_number_value(jv);
-    } else {
-        char *end;
-        errno = 0;
-        d = strtod(qv, &end);
-        if (errno || *end != '\0' || end == qv) {
-            param_reject(p, key, "Expected number");
-            return false;
-        }
-    }
-    if (d != (double)(int64_t)d) {
+        v = (int64_t)d;
+    } else if (jv) {
+        reject_type(p, key, "number", jv);
+        return false;
+    } else if (!parse_int64(qv, &v)) {
         param_reject(p, key, "Expected integer");
         return false;
     }
-    if (d < (double)min || d > (double)max) {
+    if (v < min || v > max) {
         param_reject(p, key, arena_sprintf(p->a, "Must be between %lld and %lld",
                                            (long long)min, (long long)max));
         return false;
     }
-    *out = (int64_t)d;
+    *out = v;
     return true;
 }
 

@@ -39,7 +39,13 @@ static char *token_build(arena *a, const char *prefix, const size_t *groups, siz
 char *token_new_api_key(arena *a)
 {
     static const size_t groups[] = {8, 32};
-    return token_build(a, "seam", groups, 2);
+    /* A random start such as "pk" or "cst" would make it read (here and in
+     * the SDKs) as another kind of credential: draw again. */
+    char *t;
+    do
+        t = token_build(a, "seam", groups, 2);
+    while (token_classify(t) != TOKEN_API_KEY);
+    return t;
 }
 
 char *token_new_client_session(arena *a)

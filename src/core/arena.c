@@ -32,6 +32,8 @@ void arena_free(arena *a)
 void *arena_alloc(arena *a, size_t size)
 {
     const size_t align = _Alignof(max_align_t);
+    if (size > SIZE_MAX / 4)
+        abort(); /* no request needs this; rounding or doubling would overflow */
     size = (size + align - 1) & ~(align - 1);
     arena_block *b = a->head;
     if (!b || b->cap - b->used < size) {
