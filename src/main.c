@@ -199,7 +199,9 @@ static int cmd_serve(app *ap)
         .connection_limit = cfg->connection_limit,
         .timeout_seconds = cfg->timeout_seconds,
         .body_limit = 1 << 20,
-        .connection_memory = 32 * 1024,
+        .url_limit = 16 * 1024,
+        .header_limit = 32 * 1024,
+        .connection_memory = 128 * 1024,
     };
     char why[512];
     http_server *http = http_start(&hc, &api, why, sizeof why);

@@ -39,12 +39,13 @@ static void respond_error(api_response *res, err e, params *p)
     respond_json(res, err_http_status(e.kind), json_pack("{s:o,s:b}", "error", error, "ok", 0));
 }
 
-/* The parameters of the request: query string for GET, JSON body otherwise.
+/* The parameters of the request: the query string for GET, and for DELETE
+ * without a body (as the OpenAPI declares them); a JSON body otherwise.
  * *body_out owns the parsed body. */
 static params *read_params(const api_request *req, json_t **body_out, err *e)
 {
     *body_out = NULL;
-    if (strcmp(req->method, "GET") == 0)
+    if (strcmp(req->method, "GET") == 0 || (strcmp(req->method, "DELETE") == 0 && req->body_len == 0))
         return params_from_query(req->a, req->query, req->nquery);
     json_t *body;
     if (req->body_len == 0) {

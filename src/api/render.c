@@ -23,11 +23,11 @@ static json_t *render_list(const str_list *l)
 
 json_t *render_workspace(const store_workspace *w)
 {
-    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:s,s:{}}", "workspace_id", w->workspace_id,
-                     "name", w->name, "company_name", w->company_name, "connect_partner_name",
-                     w->company_name, "is_sandbox", w->is_sandbox, "is_suspended", 0,
-                     "is_publishable_key_auth_enabled", 1, "publishable_key", w->publishable_key,
-                     "connect_webview_customization");
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:s,s:{},s:n}", "workspace_id",
+                     w->workspace_id, "name", w->name, "company_name", w->company_name,
+                     "connect_partner_name", w->company_name, "is_sandbox", w->is_sandbox,
+                     "is_suspended", 0, "is_publishable_key_auth_enabled", 1, "publishable_key",
+                     w->publishable_key, "connect_webview_customization", "organization_id");
 }
 
 json_t *render_client_session(const store_client_session *cs, const char *token)
@@ -97,10 +97,10 @@ static json_t *device_properties(const store_device *d, device_category cat)
     json_object_set_new(p, "appearance", json_pack("{s:s}", "name", d->name));
     if (d->manufacturer)
         json_object_set_new(p, "manufacturer", json_string(d->manufacturer));
-    if (d->model)
-        json_object_set_new(p, "model", json_pack("{s:s,s:s}", "display_name", d->model,
-                                                   "manufacturer_display_name",
-                                                   d->manufacturer ? d->manufacturer : ""));
+    const char *maker = d->manufacturer ? manufacturer_display_name(d->manufacturer) : "Unknown";
+    json_object_set_new(p, "model", json_pack("{s:s,s:s}", "display_name",
+                                              d->model ? d->model : d->name,
+                                              "manufacturer_display_name", maker));
     if (cat == DEVICE_LOCK && d->locked >= 0) {
         json_object_set_new(p, "locked", json_boolean(d->locked));
         json_object_set_new(p, "door_open", json_false());
@@ -132,7 +132,6 @@ json_t *render_device(const store_device *d)
     json_object_set_new(o, "space_ids", json_array());
     json_object_set_new(o, "capabilities_supported", capabilities(cat, d->battery_level >= 0));
     json_object_set_new(o, "properties", device_properties(d, cat));
-    json_object_set_new(o, "location", json_null());
     json_object_set_new(o, "errors", json_array());
     json_object_set_new(o, "warnings", json_array());
     json_object_set_new(o, "is_managed", json_true());

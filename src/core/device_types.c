@@ -41,3 +41,18 @@ bool device_type_is_known(const char *device_type)
 {
     return device_type_category(device_type) != DEVICE_UNKNOWN;
 }
+
+static const struct {
+    const char *manufacturer, *display_name;
+} MANUFACTURERS[] = {
+    {"august", "August"}, {"schlage", "Schlage"}, {"yale", "Yale"},     {"nuki", "Nuki"},
+    {"ecobee", "ecobee"}, {"minut", "Minut"},     {"kwikset", "Kwikset"}, {"igloohome", "igloohome"},
+};
+
+const char *manufacturer_display_name(const char *manufacturer)
+{
+    for (size_t i = 0; i < sizeof MANUFACTURERS / sizeof *MANUFACTURERS; i++)
+        if (strcmp(MANUFACTURERS[i].manufacturer, manufacturer) == 0)
+            return MANUFACTURERS[i].display_name;
+    return manufacturer;
+}

@@ -16,5 +16,7 @@ typedef enum device_category {
 
 device_category device_type_category(const char *device_type);
 bool device_type_is_known(const char *device_type);
+/* "August" for "august"; the identifier itself when unknown. */
+const char *manufacturer_display_name(const char *manufacturer);
 
 #endif

@@ -6,6 +6,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdatomic.h>
@@ -33,9 +34,15 @@ typedef struct request_state {
     char *body;
     size_t body_len, body_cap;
     bool too_large;
+    unsigned long long announced; /* Content-Length, 0 when none */
+    size_t discarded;             /* body bytes read past the limit and dropped */
     const char *method, *path; /* for the log line */
     int status;
 } request_state;
+
+/* Bodies over the limit but not over this are read to the end and dropped
+ * before the 413 goes out. */
+enum { DISCARD_LIMIT = 8 << 20 };
 
 static const char CORS_ALLOW_HEADERS[] =
     "authorization, content-type, client-session-token, seam-client-session-token, "
@@ -122,20 +129,58 @@ static enum MHD_Result send_preflight(struct MHD_Connection *conn, request_state
     return send_response(conn, st, 204, r);
 }
 
-static enum MHD_Result send_too_large(struct MHD_Connection *conn, request_state *st,
-                                      size_t limit)
+/* An error the HTTP layer finds itself, in the API's error shape; the
+ * connection closes after it. */
+static enum MHD_Result send_http_error(struct MHD_Connection *conn, request_state *st, int status,
+                                       const char *type, const char *message)
 {
-    char *body = NULL;
-    if (asprintf(&body,
-                 "{\"error\":{\"type\":\"payload_too_large\",\"message\":\"The request body "
-                 "is larger than %zu bytes.\"},\"ok\":false}",
-                 limit) < 0)
+    json_t *o = json_pack("{s:{s:s,s:s},s:b}", "error", "type", type, "message", message, "ok", 0);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!body)
         return MHD_NO;
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
                                                              MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
     MHD_add_response_header(r, "Connection", "close");
-    return send_response(conn, st, 413, r);
+    return send_response(conn, st, status, r);
+}
+
+static enum MHD_Result send_too_large(struct MHD_Connection *conn, request_state *st,
+                                      size_t limit)
+{
+    return send_http_error(conn, st, 413, "payload_too_large",
+                           arena_sprintf(&st->a, "The request body is larger than %zu bytes.",
+                                         limit));
+}
+
+static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* The request line and headers against the limits: 414 or 431 in the API
+ * error shape. (Past the connection's buffer, libmicrohttpd answers itself.) */
+static enum MHD_Result check_head(http_server *s, struct MHD_Connection *conn, request_state *st,
+                                  const char *url, bool *rejected)
+{
+    size_t url_size = strlen(url), header_size = 0;
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_size, &url_size);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, add_size, &header_size);
+    *rejected = true;
+    if (url_size > s->cfg.url_limit)
+        return send_http_error(conn, st, 414, "uri_too_long",
+                               arena_sprintf(&st->a, "The URL is longer than %zu bytes.",
+                                             s->cfg.url_limit));
+    if (header_size > s->cfg.header_limit)
+        return send_http_error(conn, st, 431, "request_header_fields_too_large",
+                               arena_sprintf(&st->a, "The headers are larger than %zu bytes.",
+                                             s->cfg.header_limit));
+    *rejected = false;
+    return MHD_YES;
 }
 
 static enum MHD_Result send_api(http_server *s, struct MHD_Connection *conn, request_state *st,
@@ -207,8 +252,8 @@ static request_state *request_begin(http_server *s, struct MHD_Connection *conn,
     st->method = arena_strdup(&st->a, method);
     st->path = arena_strdup(&st->a, url);
     const char *cl = header(conn, "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > s->cfg.body_limit)
-        st->too_large = true;
+    st->announced = cl ? strtoull(cl, NULL, 10) : 0;
+    st->too_large = st->announced > s->cfg.body_limit;
     atomic_fetch_add(&s->in_flight, 1);
     return st;
 }
@@ -224,13 +269,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!st) {
         st = request_begin(s, conn, method, url);
         *con_cls = st;
-        if (st && st->too_large) /* answered now; the body is never read */
+        /* An answer sent before the body is read reaches few clients (the
+         * close resets the connection), so a body up to DISCARD_LIMIT is read
+         * and dropped, and only a larger one is refused at once. */
+        if (!st)
+            return MHD_NO;
+        bool rejected;
+        enum MHD_Result ret = check_head(s, conn, st, url, &rejected);
+        if (rejected)
+            return ret;
+        if (st->announced > DISCARD_LIMIT)
             return send_too_large(conn, st, s->cfg.body_limit);
-        return st ? MHD_YES : MHD_NO;
+        return MHD_YES;
     }
     if (*upload_data_size) {
         if (!st->too_large && !append_body(st, upload_data, *upload_data_size, s->cfg.body_limit))
             st->too_large = true;
+        if (st->too_large) {
+            st->discarded += *upload_data_size;
+            if (st->discarded > DISCARD_LIMIT)
+                return MHD_NO; /* an endless body: drop the connection */
+        }
         *upload_data_size = 0;
         return MHD_YES;
     }

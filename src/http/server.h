@@ -16,7 +16,9 @@ typedef struct http_config {
     unsigned connection_limit;
     unsigned timeout_seconds;  /* idle connection timeout */
     size_t body_limit;         /* larger bodies get 413 */
-    size_t connection_memory;  /* per-connection buffer, bounds header size */
+    size_t url_limit;          /* longer URLs (path and query) get 414 */
+    size_t header_limit;       /* larger headers get 431 */
+    size_t connection_memory;  /* per-connection buffer: above the two limits */
 } http_config;
 
 typedef struct http_server http_server;

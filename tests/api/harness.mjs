@@ -309,6 +309,88 @@ export async function call(base, route, opts = {}) {
   }
 }
 
+/**
+ * One request over a plain socket, for cases fetch cannot observe: the
+ * response is read as soon as it arrives, even while the body is still being
+ * written (write errors are recorded, not thrown). `head` is the request line
+ * and headers without the final blank line; `body` a Buffer or string.
+ * Resolves like call(), plus writeError (the code of a failed write, if any).
+ */
+export function rawRequest(base, head, body = '') {
+  const port = typeof base === 'number' ? base : base.port
+  const payload = Buffer.isBuffer(body) ? body : Buffer.from(body)
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1')
+    const chunks = []
+    let writeError = null
+    const timer = setTimeout(() => {
+      sock.destroy()
+      reject(new Error('rawRequest: no complete response within the time limit'))
+    }, SANITIZED ? 30_000 : 10_000)
+    const finish = () => {
+      clearTimeout(timer)
+      const raw = Buffer.concat(chunks).toString('utf8')
+      const split = raw.indexOf('\r\n\r\n')
+      if (split < 0) return reject(new Error(`rawRequest: no response (${writeError}): ${raw}`))
+      const [statusLine, ...lines] = raw.slice(0, split).split('\r\n')
+      const headers = new Headers()
+      for (const line of lines) {
+        const i = line.indexOf(':')
+        if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim())
+      }
+      const text = raw.slice(split + 4)
+      let parsed
+      try {
+        parsed = text ? JSON.parse(text) : undefined
+      } catch {}
+      resolve({
+        status: Number(statusLine.split(' ')[1]),
+        headers,
+        body: parsed,
+        text,
+        requestId: headers.get('seam-request-id'),
+        writeError,
+      })
+    }
+    const complete = () => {
+      const raw = Buffer.concat(chunks)
+      const split = raw.indexOf('\r\n\r\n')
+      if (split < 0) return false
+      const m = /content-length:\s*(\d+)/i.exec(raw.subarray(0, split).toString())
+      return m && raw.length >= split + 4 + Number(m[1])
+    }
+    sock.on('data', (d) => {
+      chunks.push(d)
+      if (complete()) {
+        sock.destroy()
+        finish()
+      }
+    })
+    sock.on('error', (e) => {
+      writeError ??= e.code
+    })
+    sock.on('close', () => {
+      if (!complete()) finish()
+    })
+    sock.on('connect', async () => {
+      // Like curl: write the body in chunks, reading in between, and stop
+      // writing once the server has answered.
+      const answered = () => chunks.length > 0 || sock.destroyed
+      try {
+        sock.write(`${head}\r\n\r\n`)
+        await sleep(SANITIZED ? 200 : 50)
+        for (let at = 0; at < payload.length && !answered(); at += 16 * 1024) {
+          const ok = sock.write(payload.subarray(at, at + 16 * 1024))
+          if (!ok) await new Promise((r) => sock.once('drain', r).once('close', r))
+          await new Promise((r) => setImmediate(r))
+        }
+      } catch (e) {
+        writeError ??= e.code ?? String(e)
+      }
+    })
+  })
+}
+
 /** Asserts a 200 success: JSON, ok:true, the request id header. */
 export function assertOk(res, key) {
   assert.equal(res.status, 200, `expected 200, got ${res.status}: ${res.text}`)

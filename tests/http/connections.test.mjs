@@ -86,11 +86,11 @@ describe('connections', () => {
     assert.equal(raw.match(/HTTP\/1\.1 200 OK/g)?.length, 3)
   })
 
-  test('a body announced over 1 MiB is refused with 413 before it is sent', async () => {
+  test('a body announced over 8 MiB is refused with 413 before it is sent', async () => {
     const s = await connect(server.port)
     s.write(
       'POST /devices/list HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer seam_apikey1_token\r\n' +
-        'Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n',
+        'Content-Type: application/json\r\nContent-Length: 20000000\r\n\r\n',
     )
     const raw = await readResponse(s, /"ok":false}/)
     s.destroy()

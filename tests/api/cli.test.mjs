@@ -1,0 +1,160 @@
+// The admin command line: `workspace create` and `api-key create` print the
+// documented JSON and work against a running server sharing the data dir;
+// a fresh data dir without --seed shows a sandbox API key once.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+
+import {
+  assertOk,
+  call,
+  cli,
+  cliRun,
+  deviceIds,
+  isUuid,
+  makeDataDir,
+  removeDir,
+  sdkFromApiKey,
+  sdkFromPublishableKey,
+  startServer,
+  uniqueKey,
+} from './harness.mjs'
+
+async function withDataDir(fn) {
+  const dir = makeDataDir()
+  try {
+    return await fn(dir)
+  } finally {
+    removeDir(dir)
+  }
+}
+
+describe('workspace create', () => {
+  it('prints {workspace_id, name, is_sandbox, publishable_key}', () =>
+    withDataDir(async (dir) => {
+      const ws = await cli(dir, 'workspace', 'create', '--name', 'Acme Rentals')
+      assert.deepEqual(Object.keys(ws).sort(), ['is_sandbox', 'name', 'publishable_key', 'workspace_id'])
+      assert.ok(isUuid(ws.workspace_id), ws.workspace_id)
+      assert.equal(ws.name, 'Acme Rentals')
+      assert.equal(ws.is_sandbox, false)
+      assert.match(ws.publishable_key, /^seam_pk/)
+    }))
+
+  it('--sandbox makes a sandbox workspace', () =>
+    withDataDir(async (dir) => {
+      const ws = await cli(dir, 'workspace', 'create', '--name', 'Playground', '--sandbox')
+      assert.equal(ws.is_sandbox, true)
+      assert.equal(ws.name, 'Playground')
+    }))
+
+  it('two workspaces get distinct ids and publishable keys', () =>
+    withDataDir(async (dir) => {
+      const a = await cli(dir, 'workspace', 'create', '--name', 'A')
+      const b = await cli(dir, 'workspace', 'create', '--name', 'B')
+      assert.notEqual(a.workspace_id, b.workspace_id)
+      assert.notEqual(a.publishable_key, b.publishable_key)
+    }))
+
+  it('without --name it fails with a non-zero exit and prints no JSON', () =>
+    withDataDir(async (dir) => {
+      const r = await cliRun(dir, 'workspace', 'create')
+      assert.notEqual(r.code, 0)
+      assert.equal(r.stdout.trim(), '')
+    }))
+})
+
+describe('api-key create', () => {
+  it('prints {api_key_id, workspace_id, api_key}', () =>
+    withDataDir(async (dir) => {
+      const ws = await cli(dir, 'workspace', 'create', '--name', 'Keys')
+      const key = await cli(dir, 'api-key', 'create', '--workspace', ws.workspace_id, '--name', 'backend')
+      assert.deepEqual(Object.keys(key).sort(), ['api_key', 'api_key_id', 'workspace_id'])
+      assert.ok(isUuid(key.api_key_id), key.api_key_id)
+      assert.equal(key.workspace_id, ws.workspace_id)
+      assert.match(key.api_key, /^seam_/)
+      assert.doesNotMatch(key.api_key, /^seam_(cst|pk|at)/)
+      const other = await cli(dir, 'api-key', 'create', '--workspace', ws.workspace_id)
+      assert.notEqual(other.api_key, key.api_key)
+      assert.notEqual(other.api_key_id, key.api_key_id)
+    }))
+
+  it('for an unknown workspace it fails with a non-zero exit and prints no key', () =>
+    withDataDir(async (dir) => {
+      const r = await cliRun(dir, 'api-key', 'create', '--workspace', '3f1e0a52-0000-4000-8000-000000000000')
+      assert.notEqual(r.code, 0)
+      assert.doesNotMatch(r.stdout, /seam_/)
+    }))
+})
+
+describe('CLI and a running server sharing the data dir', () => {
+  it('the new API key works at once and sees an empty workspace', () =>
+    withDataDir(async (dir) => {
+      const srv = await startServer({ seed: false, dataDir: dir })
+      try {
+        const ws = await cli(dir, 'workspace', 'create', '--name', 'Live Co')
+        const { api_key } = await cli(dir, 'api-key', 'create', '--workspace', ws.workspace_id)
+        const seam = sdkFromApiKey(srv, api_key)
+        const got = await seam.workspaces.get()
+        assert.equal(got.workspace_id, ws.workspace_id)
+        assert.equal(got.name, 'Live Co')
+        assert.equal(got.is_sandbox, false)
+        assert.equal(got.publishable_key, ws.publishable_key)
+        assert.deepEqual(await seam.devices.list(), [])
+        assert.deepEqual(await seam.clientSessions.list(), [])
+        const cs = await seam.clientSessions.create({ user_identifier_key: uniqueKey('cli') })
+        assert.equal(cs.workspace_id, ws.workspace_id)
+        const res = await call(srv, '/devices/list', { method: 'GET', token: cs.token })
+        assert.deepEqual(deviceIds(assertOk(res)), [])
+      } finally {
+        await srv.stop()
+      }
+    }))
+
+  it("the new workspace's publishable key works", () =>
+    withDataDir(async (dir) => {
+      const srv = await startServer({ seed: false, dataDir: dir })
+      try {
+        const ws = await cli(dir, 'workspace', 'create', '--name', 'PK Co')
+        const uik = uniqueKey('cli_pk')
+        const seam = await sdkFromPublishableKey(srv, ws.publishable_key, uik)
+        const cs = await seam.clientSessions.get()
+        assert.equal(cs.workspace_id, ws.workspace_id)
+        assert.equal(cs.user_identifier_key, uik)
+      } finally {
+        await srv.stop()
+      }
+    }))
+})
+
+describe('first start without --seed', () => {
+  const keyLine = /API key\s+(seam_\S+)/g
+
+  it('prints a sandbox API key once; it works, also after a restart', () =>
+    withDataDir(async (dir) => {
+      const first = await startServer({ seed: false, dataDir: dir })
+      let key
+      try {
+        const keys = [...first.stdout().matchAll(keyLine)].map((m) => m[1])
+        assert.equal(keys.length, 1, `one API key on stdout:\n${first.stdout()}`)
+        key = keys[0]
+        const ws = await sdkFromApiKey(first, key).workspaces.get()
+        assert.equal(ws.is_sandbox, true)
+        assert.ok(isUuid(ws.workspace_id))
+        assert.ok(!first.stderr().includes(key), 'the key must not be logged to stderr')
+      } finally {
+        await first.stop()
+      }
+      const second = await startServer({ seed: false, dataDir: dir })
+      try {
+        assert.deepEqual(
+          [...second.stdout().matchAll(keyLine)].map((m) => m[1]),
+          [],
+          `no new key on the second start:\n${second.stdout()}`,
+        )
+        assert.doesNotMatch(second.stdout(), /seam_/)
+        const ws = await sdkFromApiKey(second, key).workspaces.get()
+        assert.equal(ws.is_sandbox, true)
+      } finally {
+        await second.stop()
+      }
+    }))
+})
