@@ -112,8 +112,16 @@ static err seed_client_session(store *s, const token_keys *keys, arena *a, int64
     return store_client_session_create(s, &cs, hash, &grants, NULL);
 }
 
-err admin_seed(store *s, const token_keys *keys, arena *a)
+typedef struct seed_ctx {
+    const token_keys *keys;
+    arena *a;
+} seed_ctx;
+
+static err seed_all(store *s, void *ctx_)
 {
+    seed_ctx *ctx = ctx_;
+    const token_keys *keys = ctx->keys;
+    arena *a = ctx->a;
     err e = ERR_NONE;
     store_workspace existing;
     if (store_workspace_get(s, a, WS1, &existing, &e) || err_failed(e))
@@ -147,4 +155,10 @@ err admin_seed(store *s, const token_keys *keys, arena *a)
         err_failed(e = seed_devices(s, t)))
         return e;
     return seed_client_session(s, keys, a, t);
+}
+
+err admin_seed(store *s, const token_keys *keys, arena *a)
+{
+    seed_ctx ctx = {keys, a};
+    return store_transaction(s, seed_all, &ctx);
 }

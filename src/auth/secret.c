@@ -45,6 +45,8 @@ bool server_secret_load(const char *env_value, const char *data_dir,
     char hex[2 * SERVER_SECRET_LEN + 1];
     sodium_bin2hex(hex, sizeof hex, out, SERVER_SECRET_LEN);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST) /* another process made it first: use it */
+        return server_secret_load(NULL, data_dir, out, why, whylen);
     if (fd < 0) {
         snprintf(why, whylen, "cannot create %s: %s", path, strerror(errno));
         return false;

@@ -24,6 +24,7 @@ typedef struct conn {
     sqlite3 *db;
     cached_stmt cache[STMT_CACHE_SIZE];
     size_t next_evict;
+    int depth; /* open transactions: 1 the outer one, more are savepoints */
 } conn;
 
 struct store {
@@ -296,25 +297,41 @@ static bool collect_one(conn *c, arena *a, sqlite3_stmt *st, size_t elem, row_re
 
 /* ---- transactions ---- */
 
+/* Opens a transaction, or inside one a savepoint, so that functions which
+ * need one compose into a larger one. */
 static err begin(conn *c)
 {
-    int rc = exec_sql(c->db, "BEGIN IMMEDIATE");
-    return rc == SQLITE_OK ? ERR_NONE : db_err(c->db, rc);
+    int rc = exec_sql(c->db, c->depth ? "SAVEPOINT nested" : "BEGIN IMMEDIATE");
+    if (rc != SQLITE_OK)
+        return db_err(c->db, rc);
+    c->depth++;
+    return ERR_NONE;
 }
 
-/* Commits when e is success, rolls back otherwise; returns the outcome. */
+/* Commits (or releases the savepoint) when e is success, rolls back
+ * otherwise; returns the outcome. */
 static err finish(conn *c, err e)
 {
+    bool nested = --c->depth > 0;
     if (err_failed(e)) {
-        exec_sql(c->db, "ROLLBACK");
+        exec_sql(c->db, nested ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK");
         return e;
     }
-    int rc = exec_sql(c->db, "COMMIT");
+    int rc = exec_sql(c->db, nested ? "RELEASE nested" : "COMMIT");
     if (rc != SQLITE_OK) {
-        exec_sql(c->db, "ROLLBACK");
+        exec_sql(c->db, nested ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK");
         return db_err(c->db, rc);
     }
     return ERR_NONE;
+}
+
+err store_transaction(store *s, err (*fn)(store *s, void *ctx), void *ctx)
+{
+    err e = ERR_NONE;
+    conn *c = get_conn(s, &e);
+    if (!c || err_failed(e = begin(c)))
+        return e;
+    return finish(c, fn(s, ctx));
 }
 
 /* ---- open and migrate ---- */

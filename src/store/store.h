@@ -19,6 +19,10 @@ typedef struct store store;
 store *store_open(const char *url, err *e);
 void store_close(store *s);
 
+/* Runs fn in one transaction: committed when it succeeds, rolled back when
+ * it fails. Store calls made by fn on this thread join the transaction. */
+err store_transaction(store *s, err (*fn)(store *s, void *ctx), void *ctx);
+
 /* What a caller may see. workspace_id is always set. With client_session_id
  * set, only what that session holds is visible; with user_identifier_key set
  * (a request narrowed to one user), only what that user's session holds, and
