@@ -63,10 +63,12 @@ static err seed_devices(store *s, int64_t t)
     const store_device devices[] = {
         {.device_id = "august_device_1", .connected_account_id = JOHN,
          .device_type = "august_lock", .manufacturer = "august", .name = "Fake August Lock 1",
-         .nickname = "Front Door", .online = true, .locked = 1, .battery_level = -1},
+         .nickname = "Front Door", .online = true, .locked = 1, .battery_level = -1, .can_remotely_lock = true,
+         .can_remotely_unlock = true},
         {.device_id = "august_device_2", .connected_account_id = JOHN,
          .device_type = "august_lock", .manufacturer = "august", .name = "Fake August Lock 2",
-         .nickname = "Back Door", .online = true, .locked = 1, .battery_level = -1},
+         .nickname = "Back Door", .online = true, .locked = 1, .battery_level = -1, .can_remotely_lock = true,
+         .can_remotely_unlock = true},
         {.device_id = "ecobee_device_1", .connected_account_id = JOHN,
          .device_type = "ecobee_thermostat", .manufacturer = "ecobee", .name = "Thermostat 1",
          .online = true, .locked = -1, .battery_level = -1, .extra_properties = ecobee_extra},
@@ -75,7 +77,8 @@ static err seed_devices(store *s, int64_t t)
          .online = true, .locked = -1, .battery_level = -1},
         {.device_id = "schlage_device_id", .connected_account_id = JANE,
          .device_type = "schlage_lock", .manufacturer = "schlage", .name = "Bathroom Door",
-         .nickname = "Bathroom Door", .online = true, .locked = 1, .battery_level = -1},
+         .nickname = "Bathroom Door", .online = true, .locked = 1, .battery_level = -1, .can_remotely_lock = true,
+         .can_remotely_unlock = true},
     };
     for (size_t i = 0; i < sizeof devices / sizeof *devices; i++) {
         store_device d = devices[i];
@@ -140,13 +143,18 @@ static err seed_all(store *s, void *ctx_)
                                       "seam_apikey2_token")))
         return e;
     const store_connected_account accounts[] = {
-        {JOHN, WS1, "august", "john@example.com", t},
-        {JANE, WS1, "schlage", "jane@example.com", t + 1},
+        {.connected_account_id = JOHN, .workspace_id = WS1, .provider = "august",
+         .user_email = "john@example.com", .created_at = t},
+        {.connected_account_id = JANE, .workspace_id = WS1, .provider = "schlage",
+         .user_email = "jane@example.com", .created_at = t + 1},
     };
     for (size_t i = 0; i < 2; i++)
         if (err_failed(e = store_connected_account_create(s, &accounts[i])))
             return e;
-    store_connect_webview cw = {"connect_webview1", WS1, JOHN, "authorized", t};
+    store_connect_webview cw = {.connect_webview_id = "connect_webview1", .workspace_id = WS1,
+                                .connected_account_id = JOHN, .status = "authorized",
+                                .accepted_providers = "august", .selected_provider = "august",
+                                .login_successful = true, .authorized_at = t, .created_at = t};
     store_user_identity ui = {.user_identity_id = "john_user_identity_id", .workspace_id = WS1,
                               .user_identity_key = "john_user_identifier_key",
                               .email_address = "jane@example.com", .created_at = t};

@@ -109,12 +109,12 @@ err devices_list(api_call *c)
         .connected_account_ids = combine_filter(c, account_id, has_accounts, &account_ids),
         .device_types = combine_filter(c, type, has_types, &types),
         .manufacturer = manufacturer,
-        .after_seq = page.after,
-        .limit = (size_t)page.limit + 1, /* one more tells whether a next page exists */
     };
+    /* One more than the page tells whether a next page exists. */
+    store_page sp = {.after_seq = page.after, .limit = (size_t)page.limit + 1};
     store_device *rows = NULL;
     size_t n = 0;
-    e = store_device_list(c->srv->store, c->a, &scope, &f, &rows, &n);
+    e = store_device_list(c->srv->store, c->a, &scope, &f, &sp, &rows, &n);
     if (err_failed(e))
         return e;
     bool has_next = n > (size_t)page.limit;

@@ -137,8 +137,8 @@ json_t *render_device(const store_device *d)
     json_object_set_new(o, "is_managed", json_true());
     json_object_set_new(o, "custom_metadata", stored_object(d->custom_metadata));
     if (cat == DEVICE_LOCK) {
-        json_object_set_new(o, "can_remotely_lock", json_true());
-        json_object_set_new(o, "can_remotely_unlock", json_true());
+        json_object_set_new(o, "can_remotely_lock", json_boolean(d->can_remotely_lock));
+        json_object_set_new(o, "can_remotely_unlock", json_boolean(d->can_remotely_unlock));
     }
     return o;
 }

@@ -428,27 +428,102 @@ void store_close(store *s)
     "(SELECT client_session_id FROM client_sessions"                                       \
     " WHERE workspace_id = ? AND user_identifier_key = ?)"
 
+#define SESSION_WEBVIEWS(session)                                                          \
+    "SELECT connect_webview_id FROM client_session_connect_webviews"                      \
+    " WHERE client_session_id = " session
+
+typedef enum scope_column {
+    SCOPE_BY_ACCOUNT, /* rows with a connected_account_id column */
+    SCOPE_BY_WEBVIEW, /* connect webviews, by their connect_webview_id */
+} scope_column;
+
 /* Appends " AND <alias>.workspace_id = ?", then for each session the scope
- * names (by id, or by user_identifier_key) " AND <alias>.connected_account_id
- * IN (the accounts that session holds)". */
-static void append_device_scope(sql_builder *b, const store_scope *scope, const char *alias)
+ * names (by id, or by user_identifier_key) a condition that keeps only what
+ * that session holds: rows of its connected accounts, or its webviews. */
+static void append_scope(sql_builder *b, const store_scope *scope, const char *alias,
+                         scope_column column)
 {
     sql_builder_appendf(b, " AND %s.workspace_id = ?", alias);
     sql_builder_bind_text(b, scope->workspace_id);
+    const bool by_account = column == SCOPE_BY_ACCOUNT;
+    const char *held = by_account ? "connected_account_id" : "connect_webview_id";
     if (scope->client_session_id) {
-        sql_builder_appendf(b, " AND %s.connected_account_id IN (" SESSION_ACCOUNTS("?") ")",
-                            alias);
-        sql_builder_bind_text(b, scope->client_session_id);
-        sql_builder_bind_text(b, scope->client_session_id);
+        sql_builder_appendf(b, " AND %s.%s IN (%s)", alias, held,
+                            by_account ? SESSION_ACCOUNTS("?") : SESSION_WEBVIEWS("?"));
+        for (int i = 0; i < (by_account ? 2 : 1); i++)
+            sql_builder_bind_text(b, scope->client_session_id);
     }
     if (scope->user_identifier_key) {
-        sql_builder_appendf(b, " AND %s.connected_account_id IN (" SESSION_ACCOUNTS(USER_SESSION) ")",
-                            alias);
-        for (int i = 0; i < 2; i++) {
+        sql_builder_appendf(b, " AND %s.%s IN (%s)", alias, held,
+                            by_account ? SESSION_ACCOUNTS(USER_SESSION)
+                                       : SESSION_WEBVIEWS(USER_SESSION));
+        for (int i = 0; i < (by_account ? 2 : 1); i++) {
             sql_builder_bind_text(b, scope->workspace_id);
             sql_builder_bind_text(b, scope->user_identifier_key);
         }
     }
+}
+
+/* " AND json_extract(<column>, '$."key"') = value" for each pair. */
+static void append_metadata(sql_builder *b, const char *column, const metadata_filter *m)
+{
+    for (size_t i = 0; m && i < m->count; i++) {
+        const metadata_match *x = &m->items[i];
+        const char *path = arena_sprintf(b->a, "$.\"%s\"", x->key);
+        if (x->is_bool) {
+            sql_builder_appendf(b, " AND json_type(%s, ?) = ?", column);
+            sql_builder_bind_text(b, path);
+            sql_builder_bind_text(b, x->bool_value ? "true" : "false");
+        } else {
+            sql_builder_appendf(b, " AND json_type(%s, ?) = 'text' AND json_extract(%s, ?) = ?",
+                                column, column);
+            sql_builder_bind_text(b, path);
+            sql_builder_bind_text(b, path);
+            sql_builder_bind_text(b, x->str_value);
+        }
+    }
+}
+
+static void append_in_list(sql_builder *b, const char *column, const str_list *l)
+{
+    sql_builder_appendf(b, " AND %s IN (", column);
+    for (size_t i = 0; i < l->count; i++) {
+        sql_builder_append(b, i ? ",?" : "?");
+        sql_builder_bind_text(b, l->items[i]);
+    }
+    sql_builder_append(b, ")");
+}
+
+/* " AND <alias>.seq > ? ORDER BY <alias>.seq LIMIT ?" */
+static void append_page(sql_builder *b, const char *alias, const store_page *page)
+{
+    sql_builder_appendf(b, " AND %s.seq > ? ORDER BY %s.seq LIMIT ?", alias, alias);
+    sql_builder_bind_int(b, page->after_seq);
+    sql_builder_bind_int(b, (int64_t)page->limit);
+}
+
+/* Prepares a built query and collects its rows. */
+static err select_built(conn *c, arena *a, const sql_builder *b, size_t elem, row_reader read,
+                        void **out, size_t *count)
+{
+    err e = ERR_NONE;
+    sqlite3_stmt *st = prepare_built(c, b, &e);
+    if (!st)
+        return e;
+    return collect_rows(c, a, st, elem, read, out, count);
+}
+
+/* The first row of a built query, if any. */
+static bool select_built_one(conn *c, arena *a, const sql_builder *b, size_t elem,
+                             row_reader read, void *out, err *e)
+{
+    void *rows;
+    size_t n = 0;
+    *e = select_built(c, a, b, elem, read, &rows, &n);
+    if (err_failed(*e) || n == 0)
+        return false;
+    memcpy(out, rows, elem);
+    return true;
 }
 
 /* ---- workspaces and API keys ---- */
@@ -813,30 +888,345 @@ long store_first_missing(store *s, store_kind kind, const char *workspace_id,
     return -1;
 }
 
-/* ---- connected accounts, connect webviews, user identities ---- */
+/* Runs a write on this thread's connection; *changed tells whether it
+ * changed a row. */
+#define STORE_CHANGE(s, e, changed, ...)                                                   \
+    do {                                                                                   \
+        conn *c_ = get_conn((s), (e));                                                     \
+        if (c_)                                                                            \
+            *(e) = conn_exec(c_, (changed), __VA_ARGS__);                                  \
+    } while (0)
+
+/* Starts a built query on this thread's connection: `SELECT columns FROM
+ * table alias WHERE 1`. */
+static conn *start_select(store *s, arena *a, sql_builder *b, const char *columns,
+                          const char *table, err *e)
+{
+    conn *c = get_conn(s, e);
+    if (!c)
+        return NULL;
+    sql_builder_init(b, a);
+    sql_builder_appendf(b, "SELECT %s FROM %s WHERE 1", columns, table);
+    return c;
+}
+
+static void append_text_eq(sql_builder *b, const char *column, const char *value)
+{
+    if (value) {
+        sql_builder_appendf(b, " AND %s = ?", column);
+        sql_builder_bind_text(b, value);
+    }
+}
+
+/* ---- connected accounts ---- */
+
+#define ACCOUNT_COLUMNS                                                                    \
+    "ca.seq, ca.connected_account_id, ca.workspace_id, ca.provider, ca.user_email,"        \
+    " ca.provider_login, ca.display_name, ca.custom_metadata, ca.created_at"
+
+static void read_account(arena *a, sqlite3_stmt *st, void *row)
+{
+    store_connected_account *ca = row;
+    ca->seq = sqlite3_column_int64(st, 0);
+    ca->connected_account_id = col_text(a, st, 1);
+    ca->workspace_id = col_text(a, st, 2);
+    ca->provider = col_text(a, st, 3);
+    ca->user_email = col_text(a, st, 4);
+    ca->provider_login = col_text(a, st, 5);
+    ca->display_name = col_text(a, st, 6);
+    ca->custom_metadata = col_text(a, st, 7);
+    ca->created_at = sqlite3_column_int64(st, 8);
+}
 
 err store_connected_account_create(store *s, const store_connected_account *ca)
 {
     STORE_EXEC(s, "INSERT INTO connected_accounts (connected_account_id, workspace_id, provider,"
-                  " user_email, created_at) VALUES (?,?,?,?,?)",
-               "ssszi", ca->connected_account_id, ca->workspace_id, ca->provider, ca->user_email,
+                  " user_email, provider_login, display_name, custom_metadata, created_at)"
+                  " VALUES (?,?,?,?,?,?,?,?)",
+               "ssszzzzi", ca->connected_account_id, ca->workspace_id, ca->provider,
+               ca->user_email, ca->provider_login, ca->display_name, ca->custom_metadata,
                ca->created_at);
+}
+
+bool store_connected_account_by_login(store *s, arena *a, const char *workspace_id,
+                                      const char *provider, const char *login,
+                                      store_connected_account *out, err *e)
+{
+    sql_builder b;
+    conn *c = start_select(s, a, &b, ACCOUNT_COLUMNS, "connected_accounts ca", e);
+    if (!c)
+        return false;
+    append_text_eq(&b, "ca.workspace_id", workspace_id);
+    append_text_eq(&b, "ca.provider", provider);
+    append_text_eq(&b, "ca.provider_login", login);
+    return select_built_one(c, a, &b, sizeof *out, read_account, out, e);
+}
+
+bool store_connected_account_get(store *s, arena *a, const store_scope *scope, const char *id,
+                                 const char *email, store_connected_account *out, err *e)
+{
+    sql_builder b;
+    conn *c = start_select(s, a, &b, ACCOUNT_COLUMNS, "connected_accounts ca", e);
+    if (!c || (!id && !email))
+        return false;
+    append_scope(&b, scope, "ca", SCOPE_BY_ACCOUNT);
+    append_text_eq(&b, "ca.connected_account_id", id);
+    if (!id)
+        append_text_eq(&b, "ca.user_email", email);
+    sql_builder_append(&b, " ORDER BY ca.seq LIMIT 1");
+    return select_built_one(c, a, &b, sizeof *out, read_account, out, e);
+}
+
+err store_connected_account_list(store *s, arena *a, const store_scope *scope,
+                                 const metadata_filter *metadata, const store_page *page,
+                                 store_connected_account **out, size_t *count)
+{
+    err e = ERR_NONE;
+    sql_builder b;
+    conn *c = start_select(s, a, &b, ACCOUNT_COLUMNS, "connected_accounts ca", &e);
+    if (!c)
+        return e;
+    append_scope(&b, scope, "ca", SCOPE_BY_ACCOUNT);
+    append_metadata(&b, "ca.custom_metadata", metadata);
+    append_page(&b, "ca", page);
+    return select_built(c, a, &b, sizeof **out, read_account, (void **)out, count);
+}
+
+bool store_connected_account_update(store *s, const char *workspace_id, const char *id,
+                                    const char *display_name, const char *custom_metadata,
+                                    err *e)
+{
+    bool changed = false;
+    STORE_CHANGE(s, e, &changed,
+                 "UPDATE connected_accounts SET display_name = COALESCE(?, display_name),"
+                 " custom_metadata = COALESCE(?, custom_metadata)"
+                 " WHERE workspace_id = ? AND connected_account_id = ?",
+                 "zzss", display_name, custom_metadata, workspace_id, id);
+    return changed;
+}
+
+bool store_connected_account_delete(store *s, const char *workspace_id, const char *id, err *e)
+{
+    bool changed = false;
+    STORE_CHANGE(s, e, &changed,
+                 "DELETE FROM connected_accounts WHERE workspace_id = ? AND connected_account_id = ?",
+                 "ss", workspace_id, id);
+    return changed;
+}
+
+/* ---- connect webviews ---- */
+
+#define WEBVIEW_COLUMNS                                                                    \
+    "cw.seq, cw.connect_webview_id, cw.workspace_id, cw.connected_account_id, cw.status,"  \
+    " cw.auth_token_sealed, cw.accepted_providers, cw.custom_redirect_url,"                \
+    " cw.custom_redirect_failure_url, cw.custom_metadata, cw.device_selection_mode,"       \
+    " cw.selected_provider, cw.login_successful, cw.failed_logins, cw.error,"              \
+    " cw.authorized_at, cw.created_at"
+
+static void read_webview(arena *a, sqlite3_stmt *st, void *row)
+{
+    store_connect_webview *cw = row;
+    cw->seq = sqlite3_column_int64(st, 0);
+    cw->connect_webview_id = col_text(a, st, 1);
+    cw->workspace_id = col_text(a, st, 2);
+    cw->connected_account_id = col_text(a, st, 3);
+    cw->status = col_text(a, st, 4);
+    cw->auth_token_sealed = col_text(a, st, 5);
+    cw->accepted_providers = col_text(a, st, 6);
+    cw->custom_redirect_url = col_text(a, st, 7);
+    cw->custom_redirect_failure_url = col_text(a, st, 8);
+    cw->custom_metadata = col_text(a, st, 9);
+    cw->device_selection_mode = col_text(a, st, 10);
+    cw->selected_provider = col_text(a, st, 11);
+    cw->login_successful = sqlite3_column_int(st, 12) != 0;
+    cw->failed_logins = sqlite3_column_int64(st, 13);
+    cw->error = col_text(a, st, 14);
+    cw->authorized_at = sqlite3_column_int64(st, 15);
+    cw->created_at = sqlite3_column_int64(st, 16);
 }
 
 err store_connect_webview_create(store *s, const store_connect_webview *cw)
 {
     STORE_EXEC(s, "INSERT INTO connect_webviews (connect_webview_id, workspace_id,"
-                  " connected_account_id, status, created_at) VALUES (?,?,?,?,?)",
-               "sszsi", cw->connect_webview_id, cw->workspace_id, cw->connected_account_id,
-               cw->status, cw->created_at);
+                  " connected_account_id, status, auth_token_sealed, accepted_providers,"
+                  " custom_redirect_url, custom_redirect_failure_url, custom_metadata,"
+                  " device_selection_mode, login_successful, authorized_at, created_at)"
+                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               "sszszszzzsbni", cw->connect_webview_id, cw->workspace_id,
+               cw->connected_account_id, cw->status, cw->auth_token_sealed,
+               cw->accepted_providers ? cw->accepted_providers : "", cw->custom_redirect_url,
+               cw->custom_redirect_failure_url, cw->custom_metadata,
+               cw->device_selection_mode ? cw->device_selection_mode : "none",
+               (int)cw->login_successful, cw->authorized_at ? cw->authorized_at : (int64_t)-1,
+               cw->created_at);
+}
+
+bool store_connect_webview_get(store *s, arena *a, const store_scope *scope, const char *id,
+                               store_connect_webview *out, err *e)
+{
+    sql_builder b;
+    conn *c = start_select(s, a, &b, WEBVIEW_COLUMNS, "connect_webviews cw", e);
+    if (!c)
+        return false;
+    append_scope(&b, scope, "cw", SCOPE_BY_WEBVIEW);
+    append_text_eq(&b, "cw.connect_webview_id", id);
+    return select_built_one(c, a, &b, sizeof *out, read_webview, out, e);
+}
+
+bool store_connect_webview_for_page(store *s, arena *a, const char *id,
+                                    store_connect_webview *out, err *e)
+{
+    sql_builder b;
+    conn *c = start_select(s, a, &b, WEBVIEW_COLUMNS, "connect_webviews cw", e);
+    if (!c)
+        return false;
+    append_text_eq(&b, "cw.connect_webview_id", id);
+    return select_built_one(c, a, &b, sizeof *out, read_webview, out, e);
+}
+
+err store_connect_webview_list(store *s, arena *a, const store_scope *scope,
+                               const metadata_filter *metadata, const store_page *page,
+                               store_connect_webview **out, size_t *count)
+{
+    err e = ERR_NONE;
+    sql_builder b;
+    conn *c = start_select(s, a, &b, WEBVIEW_COLUMNS, "connect_webviews cw", &e);
+    if (!c)
+        return e;
+    append_scope(&b, scope, "cw", SCOPE_BY_WEBVIEW);
+    append_metadata(&b, "cw.custom_metadata", metadata);
+    append_page(&b, "cw", page);
+    return select_built(c, a, &b, sizeof **out, read_webview, (void **)out, count);
+}
+
+err store_connect_webview_update(store *s, const store_connect_webview *cw)
+{
+    err e = ERR_NONE;
+    STORE_CHANGE(s, &e, NULL,
+                 "UPDATE connect_webviews SET status = ?, connected_account_id = ?,"
+                 " selected_provider = ?, login_successful = ?, failed_logins = ?, error = ?,"
+                 " authorized_at = ? WHERE workspace_id = ? AND connect_webview_id = ?",
+                 "szzbiznss", cw->status, cw->connected_account_id, cw->selected_provider,
+                 (int)cw->login_successful, cw->failed_logins, cw->error,
+                 cw->authorized_at ? cw->authorized_at : (int64_t)-1, cw->workspace_id,
+                 cw->connect_webview_id);
+    return e;
+}
+
+bool store_connect_webview_delete(store *s, const char *workspace_id, const char *id, err *e)
+{
+    bool changed = false;
+    STORE_CHANGE(s, e, &changed,
+                 "DELETE FROM connect_webviews WHERE workspace_id = ? AND connect_webview_id = ?",
+                 "ss", workspace_id, id);
+    return changed;
+}
+
+/* ---- user identities ---- */
+
+#define IDENTITY_COLUMNS                                                                   \
+    "ui.seq, ui.user_identity_id, ui.workspace_id, ui.user_identity_key, ui.email_address,"\
+    " ui.phone_number, ui.full_name, ui.created_at"
+
+static void read_identity(arena *a, sqlite3_stmt *st, void *row)
+{
+    store_user_identity *ui = row;
+    ui->seq = sqlite3_column_int64(st, 0);
+    ui->user_identity_id = col_text(a, st, 1);
+    ui->workspace_id = col_text(a, st, 2);
+    ui->user_identity_key = col_text(a, st, 3);
+    ui->email_address = col_text(a, st, 4);
+    ui->phone_number = col_text(a, st, 5);
+    ui->full_name = col_text(a, st, 6);
+    ui->created_at = sqlite3_column_int64(st, 7);
+}
+
+/* A unique violation on the identity key becomes its own error. */
+static err identity_key_conflict(conn *c, err e)
+{
+    if (err_failed(e) && sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE)
+        return err_make(ERR_BAD_REQUEST, "user_identity_key_already_exists",
+                        "Another user identity in this workspace has this user_identity_key.");
+    return e;
 }
 
 err store_user_identity_create(store *s, const store_user_identity *ui)
 {
-    STORE_EXEC(s, "INSERT INTO user_identities (user_identity_id, workspace_id, user_identity_key,"
-                  " email_address, phone_number, full_name, created_at) VALUES (?,?,?,?,?,?,?)",
-               "sszzzzi", ui->user_identity_id, ui->workspace_id, ui->user_identity_key,
-               ui->email_address, ui->phone_number, ui->full_name, ui->created_at);
+    err e = ERR_NONE;
+    conn *c = get_conn(s, &e);
+    if (!c)
+        return e;
+    e = conn_exec(c, NULL, "INSERT INTO user_identities (user_identity_id, workspace_id,"
+                           " user_identity_key, email_address, phone_number, full_name, created_at)"
+                           " VALUES (?,?,?,?,?,?,?)",
+                  "sszzzzi", ui->user_identity_id, ui->workspace_id, ui->user_identity_key,
+                  ui->email_address, ui->phone_number, ui->full_name, ui->created_at);
+    return identity_key_conflict(c, e);
+}
+
+bool store_user_identity_get(store *s, arena *a, const char *workspace_id, const char *id,
+                             const char *key, store_user_identity *out, err *e)
+{
+    sql_builder b;
+    conn *c = start_select(s, a, &b, IDENTITY_COLUMNS, "user_identities ui", e);
+    if (!c || (!id && !key))
+        return false;
+    append_text_eq(&b, "ui.workspace_id", workspace_id);
+    append_text_eq(&b, "ui.user_identity_id", id);
+    if (!id)
+        append_text_eq(&b, "ui.user_identity_key", key);
+    return select_built_one(c, a, &b, sizeof *out, read_identity, out, e);
+}
+
+err store_user_identity_list(store *s, arena *a, const char *workspace_id,
+                             const store_user_identity_filter *f, const store_page *page,
+                             store_user_identity **out, size_t *count)
+{
+    err e = ERR_NONE;
+    sql_builder b;
+    conn *c = start_select(s, a, &b, IDENTITY_COLUMNS, "user_identities ui", &e);
+    if (!c)
+        return e;
+    append_text_eq(&b, "ui.workspace_id", workspace_id);
+    if (f->ids)
+        append_in_list(&b, "ui.user_identity_id", f->ids);
+    if (f->search) {
+        const char *like = arena_sprintf(a, "%%%s%%", f->search);
+        sql_builder_append(&b, " AND (ui.user_identity_key LIKE ? OR ui.email_address LIKE ?"
+                               " OR ui.phone_number LIKE ? OR ui.full_name LIKE ?)");
+        for (int i = 0; i < 4; i++)
+            sql_builder_bind_text(&b, like);
+    }
+    if (f->created_before) {
+        sql_builder_append(&b, " AND ui.created_at < ?");
+        sql_builder_bind_int(&b, f->created_before);
+    }
+    append_page(&b, "ui", page);
+    return select_built(c, a, &b, sizeof **out, read_identity, (void **)out, count);
+}
+
+bool store_user_identity_update(store *s, const store_user_identity *ui, err *e)
+{
+    conn *c = get_conn(s, e);
+    if (!c)
+        return false;
+    bool changed = false;
+    *e = identity_key_conflict(
+        c, conn_exec(c, &changed,
+                     "UPDATE user_identities SET user_identity_key = ?, email_address = ?,"
+                     " phone_number = ?, full_name = ? WHERE workspace_id = ? AND user_identity_id = ?",
+                     "zzzzss", ui->user_identity_key, ui->email_address, ui->phone_number,
+                     ui->full_name, ui->workspace_id, ui->user_identity_id));
+    return changed;
+}
+
+bool store_user_identity_delete(store *s, const char *workspace_id, const char *id, err *e)
+{
+    bool changed = false;
+    STORE_CHANGE(s, e, &changed,
+                 "DELETE FROM user_identities WHERE workspace_id = ? AND user_identity_id = ?",
+                 "ss", workspace_id, id);
+    return changed;
 }
 
 /* ---- devices ---- */
@@ -844,6 +1234,7 @@ err store_user_identity_create(store *s, const store_user_identity *ui)
 #define DEVICE_COLUMNS                                                                     \
     "d.seq, d.device_id, d.workspace_id, d.connected_account_id, d.device_type,"           \
     " d.manufacturer, d.name, d.nickname, d.model, d.online, d.locked, d.battery_level,"   \
+    " d.can_remotely_lock, d.can_remotely_unlock, d.provider_device_key,"                  \
     " d.extra_properties, d.custom_metadata, d.created_at"
 
 static void read_device(arena *a, sqlite3_stmt *st, void *row)
@@ -862,97 +1253,348 @@ static void read_device(arena *a, sqlite3_stmt *st, void *row)
     d->locked = sqlite3_column_type(st, 10) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 10);
     d->battery_level = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1.0
                                                                    : sqlite3_column_double(st, 11);
-    d->extra_properties = col_text(a, st, 12);
-    d->custom_metadata = col_text(a, st, 13);
-    d->created_at = sqlite3_column_int64(st, 14);
+    d->can_remotely_lock = sqlite3_column_int(st, 12) != 0;
+    d->can_remotely_unlock = sqlite3_column_int(st, 13) != 0;
+    d->provider_device_key = col_text(a, st, 14);
+    d->extra_properties = col_text(a, st, 15);
+    d->custom_metadata = col_text(a, st, 16);
+    d->created_at = sqlite3_column_int64(st, 17);
 }
 
 err store_device_create(store *s, const store_device *d)
 {
     STORE_EXEC(s, "INSERT INTO devices (device_id, workspace_id, connected_account_id, device_type,"
                   " manufacturer, name, nickname, model, online, locked, battery_level,"
+                  " can_remotely_lock, can_remotely_unlock, provider_device_key,"
                   " extra_properties, custom_metadata, created_at)"
-                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-               "sssszszzbnfzzi", d->device_id, d->workspace_id, d->connected_account_id,
+                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               "sssszszzbnfbbzzzi", d->device_id, d->workspace_id, d->connected_account_id,
                d->device_type, d->manufacturer, d->name, d->nickname, d->model, (int)d->online,
-               (int64_t)d->locked, d->battery_level, d->extra_properties, d->custom_metadata,
-               d->created_at);
+               (int64_t)d->locked, d->battery_level, (int)d->can_remotely_lock,
+               (int)d->can_remotely_unlock, d->provider_device_key, d->extra_properties,
+               d->custom_metadata, d->created_at);
 }
 
-static void append_in_list(sql_builder *b, const char *column, const str_list *l)
-{
-    sql_builder_appendf(b, " AND %s IN (", column);
-    for (size_t i = 0; i < l->count; i++) {
-        sql_builder_append(b, i ? ",?" : "?");
-        sql_builder_bind_text(b, l->items[i]);
-    }
-    sql_builder_append(b, ")");
-}
-
-static err select_devices(conn *c, arena *a, const sql_builder *b, store_device **out,
-                          size_t *count)
-{
-    err e = ERR_NONE;
-    sqlite3_stmt *st = prepare_built(c, b, &e);
-    if (!st)
-        return e;
-    void *rows;
-    e = collect_rows(c, a, st, sizeof **out, read_device, &rows, count);
-    *out = rows;
-    return e;
-}
-
-err store_device_list(store *s, arena *a, const store_scope *scope, const store_device_filter *f,
-                      store_device **out, size_t *count)
+err store_device_upsert(store *s, arena *a, store_device *d, bool *created)
 {
     err e = ERR_NONE;
     conn *c = get_conn(s, &e);
     if (!c)
         return e;
+    const char *existing = NULL;
+    sqlite3_stmt *st = prepare_args(c, &e, "SELECT device_id FROM devices"
+                                           " WHERE connected_account_id = ? AND provider_device_key = ?",
+                                    "ss", d->connected_account_id, d->provider_device_key);
+    if (!st || !collect_one(c, a, st, sizeof existing, read_text, &existing, &e)) {
+        if (err_failed(e))
+            return e;
+        *created = true;
+        return store_device_create(s, d);
+    }
+    *created = false;
+    d->device_id = existing;
+    return conn_exec(c, NULL, "UPDATE devices SET device_type = ?, manufacturer = ?, name = ?,"
+                              " model = ?, online = ?, locked = ?, battery_level = ?,"
+                              " can_remotely_lock = ?, can_remotely_unlock = ?, extra_properties = ?"
+                              " WHERE device_id = ?",
+                     "szszbnfbbzs", d->device_type, d->manufacturer, d->name, d->model,
+                     (int)d->online, (int64_t)d->locked, d->battery_level,
+                     (int)d->can_remotely_lock, (int)d->can_remotely_unlock, d->extra_properties,
+                     existing);
+}
+
+err store_device_list(store *s, arena *a, const store_scope *scope, const store_device_filter *f,
+                      const store_page *page, store_device **out, size_t *count)
+{
+    err e = ERR_NONE;
     sql_builder b;
-    sql_builder_init(&b, a);
-    sql_builder_append(&b, "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.seq > ?");
-    sql_builder_bind_int(&b, f->after_seq);
-    append_device_scope(&b, scope, "d");
+    conn *c = start_select(s, a, &b, DEVICE_COLUMNS, "devices d", &e);
+    if (!c)
+        return e;
+    append_scope(&b, scope, "d", SCOPE_BY_ACCOUNT);
     if (f->device_ids)
         append_in_list(&b, "d.device_id", f->device_ids);
     if (f->connected_account_ids)
         append_in_list(&b, "d.connected_account_id", f->connected_account_ids);
     if (f->device_types)
         append_in_list(&b, "d.device_type", f->device_types);
-    if (f->manufacturer) {
-        sql_builder_append(&b, " AND d.manufacturer = ?");
-        sql_builder_bind_text(&b, f->manufacturer);
+    append_text_eq(&b, "d.manufacturer", f->manufacturer);
+    if (f->connect_webview_id) {
+        sql_builder_append(&b, " AND d.connected_account_id = (SELECT connected_account_id FROM"
+                               " connect_webviews WHERE connect_webview_id = ? AND workspace_id = ?)");
+        sql_builder_bind_text(&b, f->connect_webview_id);
+        sql_builder_bind_text(&b, scope->workspace_id);
     }
-    sql_builder_append(&b, " ORDER BY d.seq LIMIT ?");
-    sql_builder_bind_int(&b, (int64_t)f->limit);
-    return select_devices(c, a, &b, out, count);
+    if (f->created_before) {
+        sql_builder_append(&b, " AND d.created_at < ?");
+        sql_builder_bind_int(&b, f->created_before);
+    }
+    if (f->search) {
+        const char *like = arena_sprintf(a, "%%%s%%", f->search);
+        sql_builder_append(&b, " AND (d.name LIKE ? OR d.nickname LIKE ? OR d.device_id = ?)");
+        sql_builder_bind_text(&b, like);
+        sql_builder_bind_text(&b, like);
+        sql_builder_bind_text(&b, f->search);
+    }
+    append_metadata(&b, "d.custom_metadata", f->metadata);
+    append_page(&b, "d", page);
+    return select_built(c, a, &b, sizeof **out, read_device, (void **)out, count);
 }
 
 bool store_device_get(store *s, arena *a, const store_scope *scope, const char *device_id,
                       const char *name, store_device *out, err *e)
 {
-    conn *c = get_conn(s, e);
+    sql_builder b;
+    conn *c = start_select(s, a, &b, DEVICE_COLUMNS, "devices d", e);
     if (!c)
         return false;
-    sql_builder b;
-    sql_builder_init(&b, a);
-    sql_builder_append(&b, "SELECT " DEVICE_COLUMNS " FROM devices d WHERE 1");
-    append_device_scope(&b, scope, "d");
+    append_scope(&b, scope, "d", SCOPE_BY_ACCOUNT);
     if (device_id) {
-        sql_builder_append(&b, " AND d.device_id = ?");
-        sql_builder_bind_text(&b, device_id);
+        append_text_eq(&b, "d.device_id", device_id);
     } else {
         sql_builder_append(&b, " AND (d.nickname = ? OR d.name = ?)");
         sql_builder_bind_text(&b, name);
         sql_builder_bind_text(&b, name);
     }
     sql_builder_append(&b, " ORDER BY d.seq LIMIT 1");
-    store_device *rows = NULL;
-    size_t n = 0;
-    *e = select_devices(c, a, &b, &rows, &n);
-    if (err_failed(*e) || n == 0)
+    return select_built_one(c, a, &b, sizeof *out, read_device, out, e);
+}
+
+bool store_device_update(store *s, const store_scope *scope, const char *id, const char *nickname,
+                         const char *custom_metadata, err *e)
+{
+    conn *c = get_conn(s, e);
+    if (!c)
         return false;
-    *out = rows[0];
-    return true;
+    sql_builder b;
+    arena a;
+    arena_init(&a);
+    sql_builder_init(&b, &a);
+    sql_builder_append(&b, "UPDATE devices SET nickname = CASE WHEN ? IS NULL THEN nickname"
+                           " WHEN ? = '' THEN NULL ELSE ? END,"
+                           " custom_metadata = COALESCE(?, custom_metadata)"
+                           " WHERE device_id = ?");
+    for (int i = 0; i < 3; i++)
+        sql_builder_bind_text(&b, nickname);
+    sql_builder_bind_text(&b, custom_metadata);
+    sql_builder_bind_text(&b, id);
+    /* The same scope as a read: a device outside it does not change. */
+    sql_builder_append(&b, " AND device_id IN (SELECT d.device_id FROM devices d WHERE 1");
+    append_scope(&b, scope, "d", SCOPE_BY_ACCOUNT);
+    sql_builder_append(&b, ")");
+    bool changed = false;
+    sqlite3_stmt *st = prepare_built(c, &b, e);
+    if (st) {
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+            changed = sqlite3_changes(c->db) > 0;
+        else
+            *e = db_err(c->db, rc);
+    }
+    arena_free(&a);
+    return changed;
+}
+
+bool store_device_set_locked(store *s, const char *device_id, bool locked, err *e)
+{
+    bool changed = false;
+    STORE_CHANGE(s, e, &changed, "UPDATE devices SET locked = ? WHERE device_id = ?", "bs",
+                 (int)locked, device_id);
+    return changed;
+}
+
+bool store_device_delete(store *s, const char *workspace_id, const char *id, err *e)
+{
+    bool changed = false;
+    STORE_CHANGE(s, e, &changed, "DELETE FROM devices WHERE workspace_id = ? AND device_id = ?",
+                 "ss", workspace_id, id);
+    return changed;
+}
+
+/* ---- action attempts ---- */
+
+#define ATTEMPT_COLUMNS                                                                    \
+    "aa.seq, aa.action_attempt_id, aa.workspace_id, aa.device_id, aa.connected_account_id,"\
+    " aa.action_type, aa.status, aa.error_type, aa.error_message, aa.created_at,"          \
+    " aa.due_at, aa.completed_at"
+
+static void read_attempt(arena *a, sqlite3_stmt *st, void *row)
+{
+    store_action_attempt *aa = row;
+    aa->seq = sqlite3_column_int64(st, 0);
+    aa->action_attempt_id = col_text(a, st, 1);
+    aa->workspace_id = col_text(a, st, 2);
+    aa->device_id = col_text(a, st, 3);
+    aa->connected_account_id = col_text(a, st, 4);
+    aa->action_type = col_text(a, st, 5);
+    aa->status = col_text(a, st, 6);
+    aa->error_type = col_text(a, st, 7);
+    aa->error_message = col_text(a, st, 8);
+    aa->created_at = sqlite3_column_int64(st, 9);
+    aa->due_at = sqlite3_column_int64(st, 10);
+    aa->completed_at = sqlite3_column_int64(st, 11);
+}
+
+err store_action_attempt_create(store *s, const store_action_attempt *aa)
+{
+    STORE_EXEC(s, "INSERT INTO action_attempts (action_attempt_id, workspace_id, device_id,"
+                  " connected_account_id, action_type, status, created_at, due_at)"
+                  " VALUES (?,?,?,?,?,?,?,?)",
+               "ssssssii", aa->action_attempt_id, aa->workspace_id, aa->device_id,
+               aa->connected_account_id, aa->action_type, aa->status, aa->created_at,
+               aa->due_at);
+}
+
+bool store_action_attempt_get(store *s, arena *a, const store_scope *scope, const char *id,
+                              store_action_attempt *out, err *e)
+{
+    sql_builder b;
+    conn *c = start_select(s, a, &b, ATTEMPT_COLUMNS, "action_attempts aa", e);
+    if (!c)
+        return false;
+    append_scope(&b, scope, "aa", SCOPE_BY_ACCOUNT);
+    append_text_eq(&b, "aa.action_attempt_id", id);
+    return select_built_one(c, a, &b, sizeof *out, read_attempt, out, e);
+}
+
+err store_action_attempt_list(store *s, arena *a, const store_scope *scope, const str_list *ids,
+                              const char *device_id, const store_page *page,
+                              store_action_attempt **out, size_t *count)
+{
+    err e = ERR_NONE;
+    sql_builder b;
+    conn *c = start_select(s, a, &b, ATTEMPT_COLUMNS, "action_attempts aa", &e);
+    if (!c)
+        return e;
+    append_scope(&b, scope, "aa", SCOPE_BY_ACCOUNT);
+    if (ids)
+        append_in_list(&b, "aa.action_attempt_id", ids);
+    append_text_eq(&b, "aa.device_id", device_id);
+    append_page(&b, "aa", page);
+    return select_built(c, a, &b, sizeof **out, read_attempt, (void **)out, count);
+}
+
+err store_action_attempt_due(store *s, arena *a, int64_t now, size_t limit,
+                             store_action_attempt **out, size_t *count)
+{
+    err e = ERR_NONE;
+    conn *c = get_conn(s, &e);
+    sqlite3_stmt *st = c ? prepare_args(c, &e, "SELECT " ATTEMPT_COLUMNS " FROM action_attempts aa"
+                                               " WHERE aa.status = 'pending' AND aa.due_at <= ?"
+                                               " ORDER BY aa.due_at, aa.seq LIMIT ?",
+                                        "ii", now, (int64_t)limit)
+                         : NULL;
+    if (!st)
+        return e;
+    return collect_rows(c, a, st, sizeof **out, read_attempt, (void **)out, count);
+}
+
+int64_t store_action_attempt_next_due(store *s, err *e)
+{
+    arena a;
+    arena_init(&a);
+    int64_t next = 0;
+    conn *c = get_conn(s, e);
+    sqlite3_stmt *st = c ? prepare(c, "SELECT COALESCE(MIN(due_at), 0) FROM action_attempts"
+                                      " WHERE status = 'pending'", e)
+                         : NULL;
+    if (st)
+        collect_one(c, &a, st, sizeof next, read_int, &next, e);
+    arena_free(&a);
+    return next;
+}
+
+bool store_action_attempt_claim(store *s, const char *id, err *e)
+{
+    bool changed = false;
+    STORE_CHANGE(s, e, &changed, "UPDATE action_attempts SET status = 'running'"
+                                 " WHERE action_attempt_id = ? AND status = 'pending'",
+                 "s", id);
+    return changed;
+}
+
+err store_action_attempt_requeue_running(store *s)
+{
+    STORE_EXEC(s, "UPDATE action_attempts SET status = 'pending' WHERE status = 'running'", "");
+}
+
+err store_action_attempt_finish(store *s, const char *id, const char *status,
+                                const char *error_type, const char *error_message,
+                                int64_t completed_at)
+{
+    STORE_EXEC(s, "UPDATE action_attempts SET status = ?, error_type = ?, error_message = ?,"
+                  " completed_at = ? WHERE action_attempt_id = ?",
+               "szzis", status, error_type, error_message, completed_at, id);
+}
+
+/* ---- events ---- */
+
+#define EVENT_COLUMNS                                                                      \
+    "ev.seq, ev.event_id, ev.workspace_id, ev.event_type, ev.device_id,"                   \
+    " ev.connected_account_id, ev.connect_webview_id, ev.client_session_id,"               \
+    " ev.action_attempt_id, ev.created_at"
+
+static void read_event(arena *a, sqlite3_stmt *st, void *row)
+{
+    store_event *ev = row;
+    ev->seq = sqlite3_column_int64(st, 0);
+    ev->event_id = col_text(a, st, 1);
+    ev->workspace_id = col_text(a, st, 2);
+    ev->event_type = col_text(a, st, 3);
+    ev->device_id = col_text(a, st, 4);
+    ev->connected_account_id = col_text(a, st, 5);
+    ev->connect_webview_id = col_text(a, st, 6);
+    ev->client_session_id = col_text(a, st, 7);
+    ev->action_attempt_id = col_text(a, st, 8);
+    ev->created_at = sqlite3_column_int64(st, 9);
+}
+
+err store_event_add(store *s, const store_event *ev)
+{
+    STORE_EXEC(s, "INSERT INTO events (event_id, workspace_id, event_type, device_id,"
+                  " connected_account_id, connect_webview_id, client_session_id,"
+                  " action_attempt_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+               "ssszzzzzi", ev->event_id, ev->workspace_id, ev->event_type, ev->device_id,
+               ev->connected_account_id, ev->connect_webview_id, ev->client_session_id,
+               ev->action_attempt_id, ev->created_at);
+}
+
+bool store_event_get(store *s, arena *a, const store_scope *scope, const char *event_id,
+                     store_event *out, err *e)
+{
+    sql_builder b;
+    conn *c = start_select(s, a, &b, EVENT_COLUMNS, "events ev", e);
+    if (!c)
+        return false;
+    append_scope(&b, scope, "ev", SCOPE_BY_ACCOUNT);
+    append_text_eq(&b, "ev.event_id", event_id);
+    return select_built_one(c, a, &b, sizeof *out, read_event, out, e);
+}
+
+err store_event_list(store *s, arena *a, const store_scope *scope, const store_event_filter *f,
+                     const store_page *page, store_event **out, size_t *count)
+{
+    err e = ERR_NONE;
+    sql_builder b;
+    conn *c = start_select(s, a, &b, EVENT_COLUMNS, "events ev", &e);
+    if (!c)
+        return e;
+    append_scope(&b, scope, "ev", SCOPE_BY_ACCOUNT);
+    if (f->since) {
+        sql_builder_append(&b, " AND ev.created_at >= ?");
+        sql_builder_bind_int(&b, f->since);
+    }
+    if (f->until) {
+        sql_builder_append(&b, " AND ev.created_at <= ?");
+        sql_builder_bind_int(&b, f->until);
+    }
+    if (f->device_ids)
+        append_in_list(&b, "ev.device_id", f->device_ids);
+    if (f->event_types)
+        append_in_list(&b, "ev.event_type", f->event_types);
+    append_text_eq(&b, "ev.connected_account_id", f->connected_account_id);
+    append_text_eq(&b, "ev.connect_webview_id", f->connect_webview_id);
+    append_page(&b, "ev", page);
+    return select_built(c, a, &b, sizeof **out, read_event, (void **)out, count);
 }

@@ -135,29 +135,100 @@ typedef enum store_kind {
 long store_first_missing(store *s, store_kind kind, const char *workspace_id,
                          const str_list *ids, err *e);
 
-/* ---- connected accounts, connect webviews, user identities ---- */
+/* ---- custom metadata ---- */
+
+/* One key:value pair that custom_metadata must hold (a string or a bool). */
+typedef struct metadata_match {
+    const char *key;
+    bool is_bool;
+    bool bool_value;
+    const char *str_value;
+} metadata_match;
+
+typedef struct metadata_filter {
+    const metadata_match *items;
+    size_t count;
+} metadata_filter;
+
+/* ---- connected accounts ---- */
 
 typedef struct store_connected_account {
+    int64_t seq;
     const char *connected_account_id;
     const char *workspace_id;
     const char *provider;
     const char *user_email;
+    const char *provider_login;  /* the login at the provider, or NULL */
+    const char *display_name;    /* NULL: derived from the provider and email */
+    const char *custom_metadata; /* opaque serialized object, or NULL */
     int64_t created_at;
 } store_connected_account;
 
 err store_connected_account_create(store *s, const store_connected_account *ca);
+/* The account of this provider login in the workspace, if any. */
+bool store_connected_account_by_login(store *s, arena *a, const char *workspace_id,
+                                      const char *provider, const char *login,
+                                      store_connected_account *out, err *e);
+/* By id, or by the account's email when id is NULL. */
+bool store_connected_account_get(store *s, arena *a, const store_scope *scope, const char *id,
+                                 const char *email, store_connected_account *out, err *e);
+
+typedef struct store_page {
+    int64_t after_seq; /* keyset pagination: seq > after_seq */
+    size_t limit;      /* rows to return at most */
+} store_page;
+
+err store_connected_account_list(store *s, arena *a, const store_scope *scope,
+                                 const metadata_filter *metadata, const store_page *page,
+                                 store_connected_account **out, size_t *count);
+/* Sets display_name and/or custom_metadata (NULL: leave as is). */
+bool store_connected_account_update(store *s, const char *workspace_id, const char *id,
+                                    const char *display_name, const char *custom_metadata,
+                                    err *e);
+/* Deletes the account; its devices and every session's grant of it go too. */
+bool store_connected_account_delete(store *s, const char *workspace_id, const char *id, err *e);
+
+/* ---- connect webviews ---- */
 
 typedef struct store_connect_webview {
+    int64_t seq;
     const char *connect_webview_id;
     const char *workspace_id;
     const char *connected_account_id; /* NULL until authorized */
-    const char *status;
+    const char *status;               /* pending, authorized, failed */
+    const char *auth_token_sealed;    /* the URL's token, sealed; NULL for none */
+    const char *accepted_providers;   /* provider names, comma-separated */
+    const char *custom_redirect_url;
+    const char *custom_redirect_failure_url;
+    const char *custom_metadata;      /* opaque serialized object, or NULL */
+    const char *device_selection_mode;
+    const char *selected_provider;
+    bool login_successful;
+    int64_t failed_logins;
+    const char *error;                /* why it failed, or NULL */
+    int64_t authorized_at;            /* 0 when not */
     int64_t created_at;
 } store_connect_webview;
 
 err store_connect_webview_create(store *s, const store_connect_webview *cw);
+/* Within the scope: a client session sees the webviews it holds. */
+bool store_connect_webview_get(store *s, arena *a, const store_scope *scope, const char *id,
+                               store_connect_webview *out, err *e);
+/* By id alone, for the webview's own page, whose URL token the caller checks. */
+bool store_connect_webview_for_page(store *s, arena *a, const char *id,
+                                    store_connect_webview *out, err *e);
+err store_connect_webview_list(store *s, arena *a, const store_scope *scope,
+                               const metadata_filter *metadata, const store_page *page,
+                               store_connect_webview **out, size_t *count);
+/* Writes the life-cycle fields: status, connected_account_id,
+ * selected_provider, login_successful, failed_logins, error, authorized_at. */
+err store_connect_webview_update(store *s, const store_connect_webview *cw);
+bool store_connect_webview_delete(store *s, const char *workspace_id, const char *id, err *e);
+
+/* ---- user identities ---- */
 
 typedef struct store_user_identity {
+    int64_t seq;
     const char *user_identity_id;
     const char *workspace_id;
     const char *user_identity_key;
@@ -167,7 +238,25 @@ typedef struct store_user_identity {
     int64_t created_at;
 } store_user_identity;
 
+/* A second identity with the same user_identity_key in the workspace fails
+ * with type "user_identity_key_already_exists". */
 err store_user_identity_create(store *s, const store_user_identity *ui);
+/* By id, or by user_identity_key when id is NULL. */
+bool store_user_identity_get(store *s, arena *a, const char *workspace_id, const char *id,
+                             const char *key, store_user_identity *out, err *e);
+
+typedef struct store_user_identity_filter {
+    const str_list *ids; /* NULL: any */
+    const char *search;  /* in key, email, phone or name; NULL: any */
+    int64_t created_before;
+} store_user_identity_filter;
+
+err store_user_identity_list(store *s, arena *a, const char *workspace_id,
+                             const store_user_identity_filter *f, const store_page *page,
+                             store_user_identity **out, size_t *count);
+/* Writes key, email, phone and name; false when there is no such identity. */
+bool store_user_identity_update(store *s, const store_user_identity *ui, err *e);
+bool store_user_identity_delete(store *s, const char *workspace_id, const char *id, err *e);
 
 /* ---- devices ---- */
 
@@ -184,26 +273,107 @@ typedef struct store_device {
     bool online;
     int locked;                   /* -1 not a lock, 0 unlocked, 1 locked */
     double battery_level;         /* < 0 when unknown */
+    bool can_remotely_lock;
+    bool can_remotely_unlock;
+    const char *provider_device_key; /* the provider's id for it, or NULL */
     const char *extra_properties; /* opaque serialized object, or NULL */
     const char *custom_metadata;  /* opaque serialized object, or NULL */
     int64_t created_at;
 } store_device;
 
 err store_device_create(store *s, const store_device *d);
+/* Creates the device, or when its account already has one with the same
+ * provider_device_key, refreshes what the provider reports (keeping its id,
+ * nickname and metadata). d->device_id is set to the id kept. */
+err store_device_upsert(store *s, arena *a, store_device *d, bool *created);
 
 typedef struct store_device_filter {
     const str_list *device_ids;            /* NULL: any */
     const str_list *connected_account_ids; /* NULL: any */
     const str_list *device_types;          /* NULL: any */
     const char *manufacturer;              /* NULL: any */
-    int64_t after_seq;                     /* keyset pagination: seq > after_seq */
-    size_t limit;                          /* rows to return at most */
+    const char *connect_webview_id;        /* NULL: any */
+    int64_t created_before;                /* 0: any */
+    const char *search;                    /* in names; NULL: any */
+    const metadata_filter *metadata;       /* NULL: any */
 } store_device_filter;
 
 err store_device_list(store *s, arena *a, const store_scope *scope, const store_device_filter *f,
-                      store_device **out, size_t *count);
+                      const store_page *page, store_device **out, size_t *count);
 /* By id, or by name (nickname or provider name) when device_id is NULL. */
 bool store_device_get(store *s, arena *a, const store_scope *scope, const char *device_id,
                       const char *name, store_device *out, err *e);
+/* Sets the nickname ("" clears it) and/or custom_metadata; NULL leaves it. */
+bool store_device_update(store *s, const store_scope *scope, const char *id, const char *nickname,
+                         const char *custom_metadata, err *e);
+bool store_device_set_locked(store *s, const char *device_id, bool locked, err *e);
+bool store_device_delete(store *s, const char *workspace_id, const char *id, err *e);
+
+/* ---- action attempts ---- */
+
+typedef struct store_action_attempt {
+    int64_t seq;
+    const char *action_attempt_id;
+    const char *workspace_id;
+    const char *device_id;
+    const char *connected_account_id;
+    const char *action_type; /* LOCK_DOOR, UNLOCK_DOOR */
+    const char *status;      /* pending, running, success, error */
+    const char *error_type;
+    const char *error_message;
+    int64_t created_at;
+    int64_t due_at;
+    int64_t completed_at;    /* 0 while not done */
+} store_action_attempt;
+
+err store_action_attempt_create(store *s, const store_action_attempt *aa);
+bool store_action_attempt_get(store *s, arena *a, const store_scope *scope, const char *id,
+                              store_action_attempt *out, err *e);
+err store_action_attempt_list(store *s, arena *a, const store_scope *scope, const str_list *ids,
+                              const char *device_id, const store_page *page,
+                              store_action_attempt **out, size_t *count);
+/* Pending attempts due by `now`, oldest first. */
+err store_action_attempt_due(store *s, arena *a, int64_t now, size_t limit,
+                             store_action_attempt **out, size_t *count);
+/* The earliest due time of a pending attempt, or 0 when none is pending. */
+int64_t store_action_attempt_next_due(store *s, err *e);
+/* pending -> running; false when another worker took it first. */
+bool store_action_attempt_claim(store *s, const char *id, err *e);
+/* Attempts left running by a stopped process become pending again. */
+err store_action_attempt_requeue_running(store *s);
+err store_action_attempt_finish(store *s, const char *id, const char *status,
+                                const char *error_type, const char *error_message,
+                                int64_t completed_at);
+
+/* ---- events ---- */
+
+typedef struct store_event {
+    int64_t seq;
+    const char *event_id;
+    const char *workspace_id;
+    const char *event_type;
+    const char *device_id;            /* each NULL when not about one */
+    const char *connected_account_id;
+    const char *connect_webview_id;
+    const char *client_session_id;
+    const char *action_attempt_id;
+    int64_t created_at;
+} store_event;
+
+err store_event_add(store *s, const store_event *ev);
+bool store_event_get(store *s, arena *a, const store_scope *scope, const char *event_id,
+                     store_event *out, err *e);
+
+typedef struct store_event_filter {
+    int64_t since;                 /* created_at >= since; 0: any */
+    int64_t until;                 /* created_at <= until; 0: any */
+    const str_list *device_ids;    /* NULL: any */
+    const str_list *event_types;   /* NULL: any */
+    const char *connected_account_id;
+    const char *connect_webview_id;
+} store_event_filter;
+
+err store_event_list(store *s, arena *a, const store_scope *scope, const store_event_filter *f,
+                     const store_page *page, store_event **out, size_t *count);
 
 #endif
