@@ -3,45 +3,55 @@
 // types, the 403 of a credential on a route it may not use, and publishable
 // keys creating only empty sessions.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 
 import {
+  JANE_DEVICES,
   JOHN_DEVICES,
   SANITIZED,
   SEED,
   assertError,
   assertOk,
   call,
+  createSession,
   deviceIds,
+  deviceIdsOf,
   isUuid,
+  listDeviceIds,
+  listSessions,
+  revokeSession,
   sdkFromApiKey,
   sdkFromPublishableKey,
   sdkFromToken,
   sdkRejects,
   sleep,
-  startServer,
   uniqueKey,
+  useServer,
 } from './harness.mjs'
 
-let srv
-before(async () => {
-  srv = await startServer()
-})
-after(async () => {
-  await srv?.stop()
-})
-
+const srv = useServer()
 const AK = SEED.apiKey1
 const PK = SEED.publishableKey1
+const PK_HEADERS = { 'seam-publishable-key': PK }
 
 /** A new session in workspace 1 made with the API key; returns the record. */
-async function createSession(body = {}) {
-  const res = await call(srv, '/client_sessions/create', {
-    token: AK,
-    body: { user_identifier_key: uniqueKey(), ...body },
-  })
-  return assertOk(res, 'client_session').client_session
-}
+const newSession = (body) => createSession(srv, AK, body)
+
+/** Every route that takes a credential, with the method the tests use. */
+const AUTHENTICATED_ROUTES = [
+  ['GET', '/devices/list'],
+  ['GET', '/devices/get'],
+  ['GET', '/workspaces/get'],
+  ['GET', '/client_sessions/list'],
+  ['GET', '/client_sessions/get'],
+  ['POST', '/client_sessions/create'],
+  ['POST', '/client_sessions/get_or_create'],
+  ['PATCH', '/client_sessions/grant_access'],
+  ['POST', '/client_sessions/revoke'],
+  ['POST', '/client_sessions/delete'],
+]
+/** Those a publishable key may use (and devices/list, which has its own test). */
+const PK_ROUTES = ['/devices/list', '/client_sessions/create', '/client_sessions/get_or_create']
 
 describe('SDK ways in', () => {
   it('fromApiKey sees the whole workspace', async () => {
@@ -54,11 +64,7 @@ describe('SDK ways in', () => {
 
   it("fromClientSessionToken sees the session's devices", async () => {
     const seam = sdkFromToken(srv, SEED.cst1)
-    const devices = await seam.devices.list()
-    assert.deepEqual(
-      devices.map((d) => d.device_id),
-      JOHN_DEVICES,
-    )
+    assert.deepEqual(deviceIdsOf(await seam.devices.list()), JOHN_DEVICES)
   })
 
   it('fromPublishableKey gets an empty session for the user, and the same one again', async () => {
@@ -85,35 +91,23 @@ describe('SDK ways in', () => {
       user_identifier_key: uik,
       connected_account_ids: [SEED.janeAccount],
     })
-    assert.deepEqual(
-      (await seam.devices.list()).map((d) => d.device_id),
-      ['schlage_device_id'],
-    )
+    assert.deepEqual(deviceIdsOf(await seam.devices.list()), JANE_DEVICES)
   })
 
   it('updateClientSessionToken switches the client to another session', async () => {
-    const john = await createSession({ connected_account_ids: [SEED.johnAccount] })
-    const jane = await createSession({ connected_account_ids: [SEED.janeAccount] })
+    const john = await newSession({ connected_account_ids: [SEED.johnAccount] })
+    const jane = await newSession({ connected_account_ids: [SEED.janeAccount] })
     const seam = sdkFromToken(srv, john.token)
-    assert.deepEqual(
-      (await seam.devices.list()).map((d) => d.device_id),
-      JOHN_DEVICES,
-    )
+    assert.deepEqual(deviceIdsOf(await seam.devices.list()), JOHN_DEVICES)
     await seam.updateClientSessionToken(jane.token)
-    assert.deepEqual(
-      (await seam.devices.list()).map((d) => d.device_id),
-      ['schlage_device_id'],
-    )
+    assert.deepEqual(deviceIdsOf(await seam.devices.list()), JANE_DEVICES)
     assert.equal((await seam.clientSessions.get()).client_session_id, jane.client_session_id)
   })
 
   it('updateClientSessionToken rejects a revoked token', async () => {
-    const a = await createSession()
-    const b = await createSession()
-    assertOk(await call(srv, '/client_sessions/revoke', {
-      token: AK,
-      body: { client_session_id: b.client_session_id },
-    }))
+    const a = await newSession()
+    const b = await newSession()
+    await revokeSession(srv, AK, b.client_session_id)
     const seam = sdkFromToken(srv, a.token)
     await sdkRejects(seam.updateClientSessionToken(b.token), 401, 'client_session_revoked')
   })
@@ -136,18 +130,7 @@ describe('client session token headers', () => {
 
 describe('401: no, unknown, revoked, expired credential', () => {
   it('no credential is 401 on every authenticated route', async () => {
-    for (const [method, route] of [
-      ['GET', '/devices/list'],
-      ['GET', '/devices/get'],
-      ['GET', '/workspaces/get'],
-      ['GET', '/client_sessions/list'],
-      ['GET', '/client_sessions/get'],
-      ['POST', '/client_sessions/create'],
-      ['POST', '/client_sessions/get_or_create'],
-      ['PATCH', '/client_sessions/grant_access'],
-      ['POST', '/client_sessions/revoke'],
-      ['POST', '/client_sessions/delete'],
-    ]) {
+    for (const [method, route] of AUTHENTICATED_ROUTES) {
       const res = await call(srv, route, { method, body: method === 'GET' ? undefined : {} })
       assertError(res, 401)
     }
@@ -193,12 +176,9 @@ describe('401: no, unknown, revoked, expired credential', () => {
   })
 
   it('a revoked token is 401 client_session_revoked', async () => {
-    const cs = await createSession({ connected_account_ids: [SEED.johnAccount] })
+    const cs = await newSession({ connected_account_ids: [SEED.johnAccount] })
     assertOk(await call(srv, '/devices/list', { method: 'GET', token: cs.token }))
-    assertOk(await call(srv, '/client_sessions/revoke', {
-      token: AK,
-      body: { client_session_id: cs.client_session_id },
-    }))
+    await revokeSession(srv, AK, cs.client_session_id)
     const res = await call(srv, '/devices/list', { method: 'GET', token: cs.token })
     assertError(res, 401, 'client_session_revoked')
   })
@@ -206,13 +186,9 @@ describe('401: no, unknown, revoked, expired credential', () => {
   it('an expired token is 401 client_session_expired', async () => {
     const lifetime = SANITIZED ? 4000 : 2000
     const expiresAt = new Date(Date.now() + lifetime).toISOString()
-    const cs = await createSession({
-      connected_account_ids: [SEED.johnAccount],
-      expires_at: expiresAt,
-    })
+    const cs = await newSession({ connected_account_ids: [SEED.johnAccount], expires_at: expiresAt })
     assert.equal(Date.parse(cs.expires_at), Date.parse(expiresAt))
-    const before = await call(srv, '/devices/list', { method: 'GET', token: cs.token })
-    assert.deepEqual(deviceIds(assertOk(before)), JOHN_DEVICES)
+    assert.deepEqual(await listDeviceIds(srv, cs.token), JOHN_DEVICES)
     await sleep(Math.max(0, Date.parse(expiresAt) - Date.now()) + 300)
     const res = await call(srv, '/devices/list', { method: 'GET', token: cs.token })
     assertError(res, 401, 'client_session_expired')
@@ -223,7 +199,7 @@ describe('401: no, unknown, revoked, expired credential', () => {
 
 describe('403: a credential on a route it may not use', () => {
   it('a client session token on API-key-only routes is 403', async () => {
-    const caller = await createSession({ connected_account_ids: [SEED.johnAccount] })
+    const caller = await newSession({ connected_account_ids: [SEED.johnAccount] })
     for (const [method, route, body] of [
       ['GET', '/client_sessions/list', undefined],
       ['POST', '/client_sessions/create', { user_identifier_key: uniqueKey() }],
@@ -239,8 +215,7 @@ describe('403: a credential on a route it may not use', () => {
       assertError(res, 403)
     }
     // The session was not touched by any of those.
-    const res = await call(srv, '/devices/list', { method: 'GET', token: caller.token })
-    assert.deepEqual(deviceIds(assertOk(res)), JOHN_DEVICES)
+    assert.deepEqual(await listDeviceIds(srv, caller.token), JOHN_DEVICES)
   })
 
   it('the SDK reports a client session token on client_sessions/list as 403', async () => {
@@ -248,26 +223,15 @@ describe('403: a credential on a route it may not use', () => {
   })
 
   it('a publishable key on devices/list is 403', async () => {
-    const res = await call(srv, '/devices/list', {
-      method: 'GET',
-      headers: { 'seam-publishable-key': PK },
-    })
+    const res = await call(srv, '/devices/list', { method: 'GET', headers: PK_HEADERS })
     assertError(res, 403)
   })
 
   it('a publishable key on other routes it may not use is 403', async () => {
-    for (const [method, route] of [
-      ['GET', '/devices/get'],
-      ['GET', '/workspaces/get'],
-      ['GET', '/client_sessions/list'],
-      ['GET', '/client_sessions/get'],
-      ['POST', '/client_sessions/revoke'],
-      ['POST', '/client_sessions/delete'],
-      ['PATCH', '/client_sessions/grant_access'],
-    ]) {
+    for (const [method, route] of AUTHENTICATED_ROUTES.filter(([, r]) => !PK_ROUTES.includes(r))) {
       const res = await call(srv, route, {
         method,
-        headers: { 'seam-publishable-key': PK },
+        headers: PK_HEADERS,
         body: method === 'GET' ? undefined : {},
       })
       assertError(res, 403)
@@ -279,7 +243,7 @@ describe('publishable keys', () => {
   it('PK + user_identifier_key in the body creates an empty session (client_sessions/create)', async () => {
     const uik = uniqueKey('pk_body')
     const res = await call(srv, '/client_sessions/create', {
-      headers: { 'seam-publishable-key': PK },
+      headers: PK_HEADERS,
       body: { user_identifier_key: uik },
     })
     const cs = assertOk(res, 'client_session').client_session
@@ -288,13 +252,12 @@ describe('publishable keys', () => {
     assert.deepEqual(cs.connected_account_ids, [])
     assert.deepEqual(cs.connect_webview_ids, [])
     assert.equal(cs.device_count, 0)
-    const devices = await call(srv, '/devices/list', { method: 'GET', token: cs.token })
-    assert.deepEqual(deviceIds(assertOk(devices)), [])
+    assert.deepEqual(await listDeviceIds(srv, cs.token), [])
   })
 
   it('PK + seam-user-identifier-key header creates, then gets, the same session', async () => {
     const uik = uniqueKey('pk_header')
-    const headers = { 'seam-publishable-key': PK, 'seam-user-identifier-key': uik }
+    const headers = { ...PK_HEADERS, 'seam-user-identifier-key': uik }
     const first = assertOk(
       await call(srv, '/client_sessions/get_or_create', { headers, body: {} }),
       'client_session',
@@ -312,7 +275,7 @@ describe('publishable keys', () => {
   it('PK + header works on client_sessions/create too', async () => {
     const uik = uniqueKey('pk_header_create')
     const res = await call(srv, '/client_sessions/create', {
-      headers: { 'seam-publishable-key': PK, 'seam-user-identifier-key': uik },
+      headers: { ...PK_HEADERS, 'seam-user-identifier-key': uik },
       body: {},
     })
     assert.equal(assertOk(res, 'client_session').client_session.user_identifier_key, uik)
@@ -327,24 +290,19 @@ describe('publishable keys', () => {
         { user_identity_id: SEED.johnIdentity },
       ]) {
         const res = await call(srv, route, {
-          headers: { 'seam-publishable-key': PK },
+          headers: PK_HEADERS,
           body: { user_identifier_key: uik, ...grant },
         })
         assertError(res, 403, 'publishable_keys_must_create_empty_client_sessions')
       }
     }
     // Nothing was created for that user.
-    const list = await call(srv, '/client_sessions/list', {
-      method: 'GET',
-      token: AK,
-      query: { user_identifier_key: uik },
-    })
-    assert.deepEqual(assertOk(list).client_sessions, [])
+    assert.deepEqual(await listSessions(srv, AK, { user_identifier_key: uik }), [])
   })
 
   it("PK cannot widen an existing user's session through get_or_create", async () => {
     const uik = uniqueKey('pk_widen')
-    const headers = { 'seam-publishable-key': PK }
+    const headers = PK_HEADERS
     const cs = assertOk(
       await call(srv, '/client_sessions/get_or_create', { headers, body: { user_identifier_key: uik } }),
     ).client_session
@@ -353,22 +311,15 @@ describe('publishable keys', () => {
       body: { user_identifier_key: uik, connected_account_ids: [SEED.johnAccount] },
     })
     assertError(res, 403, 'publishable_keys_must_create_empty_client_sessions')
-    const devices = await call(srv, '/devices/list', { method: 'GET', token: cs.token })
-    assert.deepEqual(deviceIds(assertOk(devices)), [])
+    assert.deepEqual(await listDeviceIds(srv, cs.token), [])
   })
 
   it('PK without any user identifier key is refused (400) and creates nothing', async () => {
     const anonymous = async () =>
-      assertOk(
-        await call(srv, '/client_sessions/list', {
-          method: 'GET',
-          token: AK,
-          query: { without_user_identifier_key: true },
-        }),
-      ).client_sessions.length
+      (await listSessions(srv, AK, { without_user_identifier_key: true })).length
     const before = await anonymous()
     for (const route of ['/client_sessions/get_or_create', '/client_sessions/create']) {
-      const res = await call(srv, route, { headers: { 'seam-publishable-key': PK }, body: {} })
+      const res = await call(srv, route, { headers: PK_HEADERS, body: {} })
       assertError(res, 400)
     }
     assert.equal(await anonymous(), before)
@@ -378,12 +329,11 @@ describe('publishable keys', () => {
     // The seed session belongs to john_user_identifier_key; a publishable
     // key may get it (that is how the SDK flow works) but cannot add to it.
     const res = await call(srv, '/client_sessions/get_or_create', {
-      headers: { 'seam-publishable-key': PK },
+      headers: PK_HEADERS,
       body: { user_identifier_key: SEED.johnKey },
     })
     const cs = assertOk(res).client_session
     assert.equal(cs.client_session_id, SEED.session1)
-    const devices = await call(srv, '/devices/list', { method: 'GET', token: cs.token })
-    assert.deepEqual(deviceIds(assertOk(devices)), JOHN_DEVICES)
+    assert.deepEqual(await listDeviceIds(srv, cs.token), JOHN_DEVICES)
   })
 })

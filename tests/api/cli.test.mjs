@@ -5,28 +5,19 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 
 import {
-  assertOk,
-  call,
   cli,
   cliRun,
-  deviceIds,
   isUuid,
-  makeDataDir,
-  removeDir,
+  listDeviceIds,
   sdkFromApiKey,
   sdkFromPublishableKey,
-  startServer,
   uniqueKey,
+  withDataDir,
+  withServer,
 } from './harness.mjs'
 
-async function withDataDir(fn) {
-  const dir = makeDataDir()
-  try {
-    return await fn(dir)
-  } finally {
-    removeDir(dir)
-  }
-}
+/** A server without the fixture on dir, shared with the CLI. */
+const withUnseededServer = (dir, fn) => withServer({ seed: false, dataDir: dir }, fn)
 
 describe('workspace create', () => {
   it('prints {workspace_id, name, is_sandbox, publishable_key}', () =>
@@ -87,9 +78,8 @@ describe('api-key create', () => {
 
 describe('CLI and a running server sharing the data dir', () => {
   it('the new API key works at once and sees an empty workspace', () =>
-    withDataDir(async (dir) => {
-      const srv = await startServer({ seed: false, dataDir: dir })
-      try {
+    withDataDir((dir) =>
+      withUnseededServer(dir, async (srv) => {
         const ws = await cli(dir, 'workspace', 'create', '--name', 'Live Co')
         const { api_key } = await cli(dir, 'api-key', 'create', '--workspace', ws.workspace_id)
         const seam = sdkFromApiKey(srv, api_key)
@@ -102,27 +92,21 @@ describe('CLI and a running server sharing the data dir', () => {
         assert.deepEqual(await seam.clientSessions.list(), [])
         const cs = await seam.clientSessions.create({ user_identifier_key: uniqueKey('cli') })
         assert.equal(cs.workspace_id, ws.workspace_id)
-        const res = await call(srv, '/devices/list', { method: 'GET', token: cs.token })
-        assert.deepEqual(deviceIds(assertOk(res)), [])
-      } finally {
-        await srv.stop()
-      }
-    }))
+        assert.deepEqual(await listDeviceIds(srv, cs.token), [])
+      }),
+    ))
 
   it("the new workspace's publishable key works", () =>
-    withDataDir(async (dir) => {
-      const srv = await startServer({ seed: false, dataDir: dir })
-      try {
+    withDataDir((dir) =>
+      withUnseededServer(dir, async (srv) => {
         const ws = await cli(dir, 'workspace', 'create', '--name', 'PK Co')
         const uik = uniqueKey('cli_pk')
         const seam = await sdkFromPublishableKey(srv, ws.publishable_key, uik)
         const cs = await seam.clientSessions.get()
         assert.equal(cs.workspace_id, ws.workspace_id)
         assert.equal(cs.user_identifier_key, uik)
-      } finally {
-        await srv.stop()
-      }
-    }))
+      }),
+    ))
 })
 
 describe('first start without --seed', () => {
@@ -130,21 +114,16 @@ describe('first start without --seed', () => {
 
   it('prints a sandbox API key once; it works, also after a restart', () =>
     withDataDir(async (dir) => {
-      const first = await startServer({ seed: false, dataDir: dir })
-      let key
-      try {
+      const key = await withUnseededServer(dir, async (first) => {
         const keys = [...first.stdout().matchAll(keyLine)].map((m) => m[1])
         assert.equal(keys.length, 1, `one API key on stdout:\n${first.stdout()}`)
-        key = keys[0]
-        const ws = await sdkFromApiKey(first, key).workspaces.get()
+        const ws = await sdkFromApiKey(first, keys[0]).workspaces.get()
         assert.equal(ws.is_sandbox, true)
         assert.ok(isUuid(ws.workspace_id))
-        assert.ok(!first.stderr().includes(key), 'the key must not be logged to stderr')
-      } finally {
-        await first.stop()
-      }
-      const second = await startServer({ seed: false, dataDir: dir })
-      try {
+        assert.ok(!first.stderr().includes(keys[0]), 'the key must not be logged to stderr')
+        return keys[0]
+      })
+      await withUnseededServer(dir, async (second) => {
         assert.deepEqual(
           [...second.stdout().matchAll(keyLine)].map((m) => m[1]),
           [],
@@ -153,8 +132,6 @@ describe('first start without --seed', () => {
         assert.doesNotMatch(second.stdout(), /seam_/)
         const ws = await sdkFromApiKey(second, key).workspaces.get()
         assert.equal(ws.is_sandbox, true)
-      } finally {
-        await second.stop()
-      }
+      })
     }))
 })

@@ -2,10 +2,11 @@
 // PUT), get, list and its filters, get_or_create, grant_access, revoke,
 // delete, and device_count, through raw requests and the SDK.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 
 import {
   ALL_DEVICES,
+  JANE_DEVICES,
   JOHN_DEVICES,
   SANITIZED,
   SEED,
@@ -13,50 +14,43 @@ import {
   assertInvalidInput,
   assertOk,
   call,
-  deviceIds,
+  createSession,
+  getSession,
   isUuid,
+  listDeviceIds,
+  listSessions,
+  revokeSession,
   sdkFromApiKey,
   sdkFromToken,
   sdkRejects,
   sleep,
-  startServer,
   uniqueKey,
+  useServer,
+  withServer,
 } from './harness.mjs'
 
-let srv
-before(async () => {
-  srv = await startServer()
-})
-after(async () => {
-  await srv?.stop()
-})
-
+const srv = useServer()
 const AK = SEED.apiKey1
 
-async function create(body = {}, method = 'POST', server = srv) {
-  const res = await call(server, '/client_sessions/create', {
-    method,
-    token: AK,
-    body: { user_identifier_key: uniqueKey(), ...body },
-  })
-  return assertOk(res, 'client_session').client_session
-}
+const create = (body, method = 'POST', server = srv) => createSession(server, AK, body, { method })
+const getById = (id) => getSession(srv, AK, { client_session_id: id })
+const devicesOf = (token) => listDeviceIds(srv, token)
+const revoke = (cs) => revokeSession(srv, AK, cs.client_session_id)
+const list = (query) => listSessions(srv, AK, query)
 
-async function getById(id) {
-  return call(srv, '/client_sessions/get', {
-    method: 'GET',
-    token: AK,
-    query: { client_session_id: id },
-  })
-}
+/** PATCH client_sessions/grant_access with the API key; resolves to the raw response. */
+const grantAccess = (body) =>
+  call(srv, '/client_sessions/grant_access', { method: 'PATCH', token: AK, body })
 
-async function list(query = {}) {
-  const res = await call(srv, '/client_sessions/list', { method: 'GET', token: AK, query })
-  return assertOk(res, 'client_sessions').client_sessions
-}
-
-async function devicesOf(token) {
-  return deviceIds(assertOk(await call(srv, '/devices/list', { method: 'GET', token })))
+/**
+ * A route that would make a session for a new user (uniqueKey(label)) with
+ * `fields` refuses as invalid_input naming `param`, and nothing is created.
+ */
+async function assertRefusedForNewUser(route, label, fields, param) {
+  const uik = uniqueKey(label)
+  const res = await call(srv, route, { token: AK, body: { user_identifier_key: uik, ...fields } })
+  assertInvalidInput(res, param)
+  assert.deepEqual(await list({ user_identifier_key: uik }), [])
 }
 
 const ids = (sessions) => sessions.map((s) => s.client_session_id)
@@ -177,13 +171,8 @@ describe('client_sessions/create', () => {
   })
 
   it('expires_at in the past is rejected (invalid_input naming expires_at)', async () => {
-    const uik = uniqueKey('past')
-    const res = await call(srv, '/client_sessions/create', {
-      token: AK,
-      body: { user_identifier_key: uik, expires_at: new Date(Date.now() - 60_000).toISOString() },
-    })
-    assertInvalidInput(res, 'expires_at')
-    assert.deepEqual(await list({ user_identifier_key: uik }), [])
+    const past = new Date(Date.now() - 60_000).toISOString()
+    await assertRefusedForNewUser('/client_sessions/create', 'past', { expires_at: past }, 'expires_at')
   })
 
   it('expires_at that is not a date-time is rejected naming expires_at', async () => {
@@ -200,9 +189,8 @@ describe('client_sessions/create', () => {
     assert.equal(Date.parse(cs.expires_at), Date.parse(expiresAt))
   })
 
-  it('without expires_at the default lifetime applies (--client-session-lifetime 3600)', async () => {
-    const other = await startServer({ args: ['--client-session-lifetime', '3600'] })
-    try {
+  it('without expires_at the default lifetime applies (--client-session-lifetime 3600)', () =>
+    withServer({ args: ['--client-session-lifetime', '3600'] }, async (other) => {
       const cs = await create({}, 'POST', other)
       assert.equal(Date.parse(cs.expires_at) - Date.parse(cs.created_at), 3600 * 1000)
       const res = await call(other, '/client_sessions/get_or_create', {
@@ -211,20 +199,13 @@ describe('client_sessions/create', () => {
       })
       const goc = assertOk(res).client_session
       assert.equal(Date.parse(goc.expires_at) - Date.parse(goc.created_at), 3600 * 1000)
-    } finally {
-      await other.stop()
-    }
-  })
+    }))
 
-  it('the default lifetime also comes from LATCHKEY_CLIENT_SESSION_LIFETIME', async () => {
-    const other = await startServer({ env: { LATCHKEY_CLIENT_SESSION_LIFETIME: '120' } })
-    try {
+  it('the default lifetime also comes from LATCHKEY_CLIENT_SESSION_LIFETIME', () =>
+    withServer({ env: { LATCHKEY_CLIENT_SESSION_LIFETIME: '120' } }, async (other) => {
       const cs = await create({}, 'POST', other)
       assert.equal(Date.parse(cs.expires_at) - Date.parse(cs.created_at), 120 * 1000)
-    } finally {
-      await other.stop()
-    }
-  })
+    }))
 })
 
 describe('client_sessions/get', () => {
@@ -236,11 +217,7 @@ describe('client_sessions/get', () => {
 
   it('by user_identifier_key (API key)', async () => {
     const cs = await create()
-    const res = await call(srv, '/client_sessions/get', {
-      method: 'GET',
-      token: AK,
-      query: { user_identifier_key: cs.user_identifier_key },
-    })
+    const res = await getSession(srv, AK, { user_identifier_key: cs.user_identifier_key })
     assert.equal(assertOk(res).client_session.client_session_id, cs.client_session_id)
   })
 
@@ -268,28 +245,20 @@ describe('client_sessions/get', () => {
   })
 
   it('an unknown user_identifier_key is 404', async () => {
-    const res = await call(srv, '/client_sessions/get', {
-      method: 'GET',
-      token: AK,
-      query: { user_identifier_key: uniqueKey('nobody') },
-    })
+    const res = await getSession(srv, AK, { user_identifier_key: uniqueKey('nobody') })
     assertError(res, 404)
   })
 
   it('with an API key, neither id nor user_identifier_key is invalid_input', async () => {
-    const res = await call(srv, '/client_sessions/get', { method: 'GET', token: AK })
+    const res = await getSession(srv, AK)
     assertError(res, 400, 'invalid_input')
   })
 
   it('with a client session token: its own session', async () => {
     const cs = await create({ connected_account_ids: [SEED.johnAccount] })
-    const own = await call(srv, '/client_sessions/get', { method: 'GET', token: cs.token })
+    const own = await getSession(srv, cs.token)
     assert.deepEqual(assertOk(own).client_session, cs)
-    const byId = await call(srv, '/client_sessions/get', {
-      method: 'GET',
-      token: cs.token,
-      query: { client_session_id: cs.client_session_id },
-    })
+    const byId = await getSession(srv, cs.token, { client_session_id: cs.client_session_id })
     assert.equal(assertOk(byId).client_session.client_session_id, cs.client_session_id)
     const seam = sdkFromToken(srv, cs.token)
     assert.equal((await seam.clientSessions.get()).client_session_id, cs.client_session_id)
@@ -298,24 +267,12 @@ describe('client_sessions/get', () => {
   it("with a client session token, another session's id or key is 404", async () => {
     const mine = await create()
     const other = await create({ connected_account_ids: [SEED.janeAccount] })
-    const byId = await call(srv, '/client_sessions/get', {
-      method: 'GET',
-      token: mine.token,
-      query: { client_session_id: other.client_session_id },
-    })
+    const byId = await getSession(srv, mine.token, { client_session_id: other.client_session_id })
     assertError(byId, 404)
     assert.ok(!byId.text.includes(other.token), 'must not leak the other token')
-    const byKey = await call(srv, '/client_sessions/get', {
-      method: 'GET',
-      token: mine.token,
-      query: { user_identifier_key: other.user_identifier_key },
-    })
+    const byKey = await getSession(srv, mine.token, { user_identifier_key: other.user_identifier_key })
     assertError(byKey, 404)
-    const seed = await call(srv, '/client_sessions/get', {
-      method: 'GET',
-      token: mine.token,
-      query: { client_session_id: SEED.session1 },
-    })
+    const seed = await getSession(srv, mine.token, { client_session_id: SEED.session1 })
     assertError(seed, 404)
   })
 })
@@ -389,8 +346,10 @@ describe('client_sessions/list', () => {
 })
 
 describe('client_sessions/get_or_create', () => {
+  const GOC = '/client_sessions/get_or_create'
+
   async function getOrCreate(body) {
-    const res = await call(srv, '/client_sessions/get_or_create', { token: AK, body })
+    const res = await call(srv, GOC, { token: AK, body })
     return assertOk(res, 'client_session').client_session
   }
 
@@ -423,7 +382,7 @@ describe('client_sessions/get_or_create', () => {
     assert.equal(b.client_session_id, a.client_session_id)
     assert.deepEqual(b.connected_account_ids, [SEED.janeAccount])
     assert.equal(b.device_count, 1)
-    assert.deepEqual(await devicesOf(a.token), ['schlage_device_id'])
+    assert.deepEqual(await devicesOf(a.token), JANE_DEVICES)
   })
 
   it('updates expires_at on the existing session', async () => {
@@ -438,23 +397,13 @@ describe('client_sessions/get_or_create', () => {
   })
 
   it('expires_at in the past is rejected naming expires_at', async () => {
-    const uik = uniqueKey('goc_past')
-    const res = await call(srv, '/client_sessions/get_or_create', {
-      token: AK,
-      body: { user_identifier_key: uik, expires_at: new Date(Date.now() - 1000).toISOString() },
-    })
-    assertInvalidInput(res, 'expires_at')
-    assert.deepEqual(await list({ user_identifier_key: uik }), [])
+    const past = new Date(Date.now() - 1000).toISOString()
+    await assertRefusedForNewUser(GOC, 'goc_past', { expires_at: past }, 'expires_at')
   })
 
   it('ids not in the workspace are rejected and nothing is created', async () => {
-    const uik = uniqueKey('goc_bad')
-    const res = await call(srv, '/client_sessions/get_or_create', {
-      token: AK,
-      body: { user_identifier_key: uik, connected_account_ids: ['no_such_account'] },
-    })
-    assertInvalidInput(res, 'connected_account_ids')
-    assert.deepEqual(await list({ user_identifier_key: uik }), [])
+    const bad = { connected_account_ids: ['no_such_account'] }
+    await assertRefusedForNewUser(GOC, 'goc_bad', bad, 'connected_account_ids')
   })
 
   it('works through the SDK', async () => {
@@ -475,10 +424,7 @@ describe('client_sessions/get_or_create', () => {
       connect_webview_ids: [SEED.webview1],
       user_identity_id: SEED.johnIdentity,
     })
-    assertOk(await call(srv, '/client_sessions/revoke', {
-      token: AK,
-      body: { client_session_id: cs.client_session_id },
-    }))
+    await revoke(cs)
     assertError(await call(srv, '/devices/list', { method: 'GET', token: cs.token }), 401)
     const fresh = await getOrCreate({ user_identifier_key: cs.user_identifier_key })
     assert.notEqual(fresh.token, cs.token)
@@ -518,10 +464,9 @@ describe('client_sessions/grant_access', () => {
   it('by client_session_id: widens what the already-issued token sees', async () => {
     const cs = await create()
     assert.deepEqual(await devicesOf(cs.token), [])
-    const res = await call(srv, '/client_sessions/grant_access', {
-      method: 'PATCH',
-      token: AK,
-      body: { client_session_id: cs.client_session_id, connected_account_ids: [SEED.johnAccount] },
+    const res = await grantAccess({
+      client_session_id: cs.client_session_id,
+      connected_account_ids: [SEED.johnAccount],
     })
     const granted = assertOk(res).client_session
     assert.equal(granted.client_session_id, cs.client_session_id)
@@ -547,14 +492,10 @@ describe('client_sessions/grant_access', () => {
 
   it('connect webviews and the user identity can be granted', async () => {
     const cs = await create()
-    const res = await call(srv, '/client_sessions/grant_access', {
-      method: 'PATCH',
-      token: AK,
-      body: {
-        client_session_id: cs.client_session_id,
-        connect_webview_ids: [SEED.webview1],
-        user_identity_id: SEED.johnIdentity,
-      },
+    const res = await grantAccess({
+      client_session_id: cs.client_session_id,
+      connect_webview_ids: [SEED.webview1],
+      user_identity_id: SEED.johnIdentity,
     })
     const granted = assertOk(res).client_session
     assert.deepEqual(granted.connect_webview_ids, [SEED.webview1])
@@ -565,10 +506,9 @@ describe('client_sessions/grant_access', () => {
 
   it('granting the same account twice changes nothing', async () => {
     const cs = await create({ connected_account_ids: [SEED.janeAccount] })
-    const res = await call(srv, '/client_sessions/grant_access', {
-      method: 'PATCH',
-      token: AK,
-      body: { client_session_id: cs.client_session_id, connected_account_ids: [SEED.janeAccount] },
+    const res = await grantAccess({
+      client_session_id: cs.client_session_id,
+      connected_account_ids: [SEED.janeAccount],
     })
     const granted = assertOk(res).client_session
     assert.deepEqual(granted.connected_account_ids, [SEED.janeAccount])
@@ -584,33 +524,25 @@ describe('client_sessions/grant_access', () => {
     })
     const got = await seam.clientSessions.get({ client_session_id: cs.client_session_id })
     assert.equal(got.device_count, 1)
-    assert.deepEqual(await devicesOf(cs.token), ['schlage_device_id'])
+    assert.deepEqual(await devicesOf(cs.token), JANE_DEVICES)
   })
 
   it('an unknown account is invalid_input and the session is unchanged', async () => {
     const cs = await create({ connected_account_ids: [SEED.janeAccount] })
-    const res = await call(srv, '/client_sessions/grant_access', {
-      method: 'PATCH',
-      token: AK,
-      body: {
-        client_session_id: cs.client_session_id,
-        connected_account_ids: [SEED.johnAccount, 'no_such_account'],
-      },
+    const res = await grantAccess({
+      client_session_id: cs.client_session_id,
+      connected_account_ids: [SEED.johnAccount, 'no_such_account'],
     })
     assertInvalidInput(res, 'connected_account_ids')
     const got = assertOk(await getById(cs.client_session_id)).client_session
     assert.deepEqual(got.connected_account_ids, [SEED.janeAccount])
-    assert.deepEqual(await devicesOf(cs.token), ['schlage_device_id'])
+    assert.deepEqual(await devicesOf(cs.token), JANE_DEVICES)
   })
 
   it('an unknown session is 404', async () => {
-    const res = await call(srv, '/client_sessions/grant_access', {
-      method: 'PATCH',
-      token: AK,
-      body: {
-        client_session_id: '7d7a0d4c-1111-4222-8333-944455556666',
-        connected_account_ids: [SEED.janeAccount],
-      },
+    const res = await grantAccess({
+      client_session_id: '7d7a0d4c-1111-4222-8333-944455556666',
+      connected_account_ids: [SEED.janeAccount],
     })
     assertError(res, 404)
   })
@@ -620,11 +552,7 @@ describe('client_sessions/revoke', () => {
   it('the token stops at once with 401 client_session_revoked; the record stays', async () => {
     const cs = await create({ connected_account_ids: [SEED.johnAccount] })
     assert.deepEqual(await devicesOf(cs.token), JOHN_DEVICES)
-    const res = await call(srv, '/client_sessions/revoke', {
-      token: AK,
-      body: { client_session_id: cs.client_session_id },
-    })
-    assertOk(res)
+    await revoke(cs)
     for (const route of ['/devices/list', '/workspaces/get', '/client_sessions/get']) {
       assertError(
         await call(srv, route, { method: 'GET', token: cs.token }),
@@ -716,7 +644,7 @@ describe('device_count', () => {
     assert.equal(assertOk(await getById(SEED.session1)).client_session.device_count, 4)
     const listed = (await list({ client_session_id: SEED.session1 }))[0]
     assert.equal(listed.device_count, 4)
-    const own = await call(srv, '/client_sessions/get', { method: 'GET', token: SEED.cst1 })
+    const own = await getSession(srv, SEED.cst1)
     assert.equal(assertOk(own).client_session.device_count, 4)
   })
 
@@ -725,22 +653,13 @@ describe('device_count', () => {
     const count = async () => ({
       get: assertOk(await getById(cs.client_session_id)).client_session.device_count,
       list: (await list({ client_session_id: cs.client_session_id }))[0].device_count,
-      own: assertOk(await call(srv, '/client_sessions/get', { method: 'GET', token: cs.token }))
-        .client_session.device_count,
+      own: assertOk(await getSession(srv, cs.token)).client_session.device_count,
       visible: (await devicesOf(cs.token)).length,
     })
     assert.deepEqual(await count(), { get: 0, list: 0, own: 0, visible: 0 })
-    await call(srv, '/client_sessions/grant_access', {
-      method: 'PATCH',
-      token: AK,
-      body: { client_session_id: cs.client_session_id, connect_webview_ids: [SEED.webview1] },
-    })
+    await grantAccess({ client_session_id: cs.client_session_id, connect_webview_ids: [SEED.webview1] })
     assert.deepEqual(await count(), { get: 4, list: 4, own: 4, visible: 4 })
-    await call(srv, '/client_sessions/grant_access', {
-      method: 'PATCH',
-      token: AK,
-      body: { client_session_id: cs.client_session_id, connected_account_ids: [SEED.janeAccount] },
-    })
+    await grantAccess({ client_session_id: cs.client_session_id, connected_account_ids: [SEED.janeAccount] })
     assert.deepEqual(await count(), { get: 5, list: 5, own: 5, visible: 5 })
   })
 
@@ -756,13 +675,13 @@ describe('device_count', () => {
 
 describe('concurrent calls for one user', () => {
   const N = 16
+  /** The same request from N callers at once; resolves to the N raw responses. */
+  const concurrently = (request) => Promise.all(Array.from({ length: N }, () => request()))
 
   it('get_or_create: every caller gets the one session', async () => {
     const uik = uniqueKey('race_goc')
-    const results = await Promise.all(
-      Array.from({ length: N }, () =>
-        call(srv, '/client_sessions/get_or_create', { token: AK, body: { user_identifier_key: uik } }),
-      ),
+    const results = await concurrently(() =>
+      call(srv, '/client_sessions/get_or_create', { token: AK, body: { user_identifier_key: uik } }),
     )
     const sessions = results.map((r) => assertOk(r).client_session)
     assert.equal(new Set(sessions.map((s) => s.client_session_id)).size, 1)
@@ -772,10 +691,8 @@ describe('concurrent calls for one user', () => {
 
   it('PUT create: every caller gets the one session', async () => {
     const uik = uniqueKey('race_put')
-    const results = await Promise.all(
-      Array.from({ length: N }, () =>
-        call(srv, '/client_sessions/create', { method: 'PUT', token: AK, body: { user_identifier_key: uik } }),
-      ),
+    const results = await concurrently(() =>
+      call(srv, '/client_sessions/create', { method: 'PUT', token: AK, body: { user_identifier_key: uik } }),
     )
     const sessions = results.map((r) => assertOk(r).client_session)
     assert.equal(new Set(sessions.map((s) => s.client_session_id)).size, 1)
@@ -784,10 +701,8 @@ describe('concurrent calls for one user', () => {
 
   it('POST create: exactly one succeeds, the others are client_session_token_already_exists', async () => {
     const uik = uniqueKey('race_post')
-    const results = await Promise.all(
-      Array.from({ length: N }, () =>
-        call(srv, '/client_sessions/create', { token: AK, body: { user_identifier_key: uik } }),
-      ),
+    const results = await concurrently(() =>
+      call(srv, '/client_sessions/create', { token: AK, body: { user_identifier_key: uik } }),
     )
     const ok = results.filter((r) => r.status === 200)
     assert.equal(ok.length, 1, results.map((r) => r.status).join(','))
@@ -799,17 +714,12 @@ describe('concurrent calls for one user', () => {
 
   it('get_or_create replacing a revoked session: one working session, grants kept', async () => {
     const cs = await create({ connected_account_ids: [SEED.johnAccount] })
-    assertOk(await call(srv, '/client_sessions/revoke', {
-      token: AK,
-      body: { client_session_id: cs.client_session_id },
-    }))
-    const results = await Promise.all(
-      Array.from({ length: N }, () =>
-        call(srv, '/client_sessions/get_or_create', {
-          token: AK,
-          body: { user_identifier_key: cs.user_identifier_key },
-        }),
-      ),
+    await revoke(cs)
+    const results = await concurrently(() =>
+      call(srv, '/client_sessions/get_or_create', {
+        token: AK,
+        body: { user_identifier_key: cs.user_identifier_key },
+      }),
     )
     const sessions = results.map((r) => assertOk(r).client_session)
     assert.equal(new Set(sessions.map((s) => s.client_session_id)).size, 1)

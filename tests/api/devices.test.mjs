@@ -2,38 +2,32 @@
 // every filter, user_identifier_key narrowing, and pagination (raw, through
 // next_page_url, and through the SDK paginator).
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 
 import {
   ALL_DEVICES,
+  JANE_DEVICES,
   JOHN_DEVICES,
   SEED,
   assertError,
   assertInvalidInput,
   assertOk,
   call,
+  createSession,
   deviceIds,
+  deviceIdsOf,
+  listDeviceIds,
   sdkFromApiKey,
   sdkFromToken,
   sdkRejects,
-  startServer,
   uniqueKey,
+  useServer,
 } from './harness.mjs'
 
-let srv
-before(async () => {
-  srv = await startServer()
-})
-after(async () => {
-  await srv?.stop()
-})
-
+const srv = useServer()
 const AK = SEED.apiKey1
 
-async function listIds(query, token = AK) {
-  const res = await call(srv, '/devices/list', { method: 'GET', token, query })
-  return deviceIds(assertOk(res, 'devices'))
-}
+const listIds = (query, token = AK) => listDeviceIds(srv, token, query)
 
 async function listIdsPost(body, token = AK) {
   const res = await call(srv, '/devices/list', { token, body })
@@ -50,16 +44,8 @@ describe('devices/list', () => {
   })
 
   it('through the SDK with an API key and with a token', async () => {
-    const all = await sdkFromApiKey(srv, AK).devices.list()
-    assert.deepEqual(
-      all.map((d) => d.device_id),
-      ALL_DEVICES,
-    )
-    const johns = await sdkFromToken(srv, SEED.cst1).devices.list()
-    assert.deepEqual(
-      johns.map((d) => d.device_id),
-      JOHN_DEVICES,
-    )
+    assert.deepEqual(deviceIdsOf(await sdkFromApiKey(srv, AK).devices.list()), ALL_DEVICES)
+    assert.deepEqual(deviceIdsOf(await sdkFromToken(srv, SEED.cst1).devices.list()), JOHN_DEVICES)
   })
 
   it('the devices carry the fixture attributes', async () => {
@@ -118,25 +104,16 @@ describe('devices/list filters', () => {
       device_types: ['august_lock', 'ecobee_thermostat'],
       connected_account_ids: [SEED.johnAccount],
     })
-    assert.deepEqual(
-      devices.map((d) => d.device_id),
-      ['august_device_1', 'august_device_2', 'ecobee_device_1'],
-    )
+    assert.deepEqual(deviceIdsOf(devices), ['august_device_1', 'august_device_2', 'ecobee_device_1'])
   })
 
   it('user_identifier_key narrows to a session made through the API', async () => {
     const uik = uniqueKey('narrow')
-    assertOk(await call(srv, '/client_sessions/create', {
-      token: AK,
-      body: { user_identifier_key: uik, connected_account_ids: [SEED.janeAccount] },
-    }))
-    assert.deepEqual(await listIds({ user_identifier_key: uik }), ['schlage_device_id'])
+    await createSession(srv, AK, { user_identifier_key: uik, connected_account_ids: [SEED.janeAccount] })
+    assert.deepEqual(await listIds({ user_identifier_key: uik }), JANE_DEVICES)
     const seam = sdkFromApiKey(srv, AK)
     const devices = await seam.devices.list({ user_identifier_key: uik })
-    assert.deepEqual(
-      devices.map((d) => d.device_id),
-      ['schlage_device_id'],
-    )
+    assert.deepEqual(deviceIdsOf(devices), JANE_DEVICES)
   })
 
   it('filters apply within a client session token scope', async () => {
@@ -244,7 +221,7 @@ describe('pagination', () => {
     const seam = sdkFromApiKey(srv, AK)
     const pages = []
     for await (const devices of seam.createPaginator(seam.devices.list({ limit: 2 }))) {
-      pages.push(devices.map((d) => d.device_id))
+      pages.push(deviceIdsOf(devices))
     }
     assert.deepEqual(pages, [
       ['august_device_1', 'august_device_2'],
@@ -252,10 +229,7 @@ describe('pagination', () => {
       ['schlage_device_id'],
     ])
     const flat = await seam.createPaginator(seam.devices.list({ limit: 2 })).flattenToArray()
-    assert.deepEqual(
-      flat.map((d) => d.device_id),
-      ALL_DEVICES,
-    )
+    assert.deepEqual(deviceIdsOf(flat), ALL_DEVICES)
   })
 
   it('the SDK paginator works with a client session token and filters', async () => {
@@ -263,10 +237,7 @@ describe('pagination', () => {
     const flat = await seam
       .createPaginator(seam.devices.list({ limit: 1, device_types: ['august_lock', 'minut_sensor'] }))
       .flattenToArray()
-    assert.deepEqual(
-      flat.map((d) => d.device_id),
-      ['august_device_1', 'august_device_2', 'minut_device_1'],
-    )
+    assert.deepEqual(deviceIdsOf(flat), ['august_device_1', 'august_device_2', 'minut_device_1'])
   })
 
   it('a cursor replayed with different filters is 400 invalid_input naming page_cursor', async () => {

@@ -1,7 +1,8 @@
 // Shared helpers of the API test suite: start and stop a latchkey server on
-// its own port and data dir, run the admin CLI, call the API raw (wire-level
-// checks) or through the official SDK, and validate response bodies against
-// the OpenAPI schemas exported by @seamapi/types.
+// its own port and data dir (one per test file with useServer), run the admin
+// CLI, call the API raw (wire-level checks) or through the official SDK, and
+// validate response bodies against the OpenAPI schemas exported by
+// @seamapi/types.
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -9,6 +10,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { after, before } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
 import { SeamHttp, SeamHttpApiError } from '@seamapi/http/connect'
@@ -110,6 +112,16 @@ export function makeDataDir() {
 
 export function removeDir(dir) {
   fs.rmSync(dir, { recursive: true, force: true })
+}
+
+/** Runs fn(dir) with a fresh data dir, removed afterwards however fn ends. */
+export async function withDataDir(fn) {
+  const dir = makeDataDir()
+  try {
+    return await fn(dir)
+  } finally {
+    removeDir(dir)
+  }
 }
 
 /** Our environment without any LATCHKEY_* setting (those are flags' twins). */
@@ -224,6 +236,54 @@ async function launch({ port, dir, ownDir, seed, env, args }) {
     stderr: () => err,
     stop,
   }
+}
+
+/**
+ * Runs fn(server) against a server of its own, startServer(options), and
+ * stops it afterwards however fn ends; resolves to what fn resolves to.
+ */
+export async function withServer(options, fn) {
+  const server = await startServer(options)
+  try {
+    return await fn(server)
+  } finally {
+    await server.stop()
+  }
+}
+
+/**
+ * One server, startServer(options), for the tests of the file (or describe
+ * block) that calls this: started before them and stopped after them, where
+ * the stop fails the suite if the server did not exit cleanly. Returns the
+ * server's stand-in: url, port, dataDir, proc, stdout() and stderr() are those
+ * of the running server, so it goes wherever a server does (call, rawRequest,
+ * the sdk* helpers). Reading them outside a test or hook throws.
+ */
+export function useServer(options) {
+  let server
+  before(async () => {
+    server = await startServer(options)
+  })
+  after(async () => {
+    await server?.stop()
+  })
+  const running = () => server ?? assert.fail('useServer: the server runs only during the tests')
+  return Object.freeze({
+    get url() {
+      return running().url
+    },
+    get port() {
+      return running().port
+    },
+    get dataDir() {
+      return running().dataDir
+    },
+    get proc() {
+      return running().proc
+    },
+    stdout: () => running().stdout(),
+    stderr: () => running().stderr(),
+  })
 }
 
 // ---- the admin CLI ----
@@ -431,8 +491,53 @@ export function assertInvalidInput(res, ...params) {
   return error
 }
 
+/** The ids of devices, in order (the SDK's devices.list() gives such a list). */
+export const deviceIdsOf = (devices) => devices.map((d) => d.device_id)
+
 /** The device ids of a devices/list response body. */
-export const deviceIds = (body) => body.devices.map((d) => d.device_id)
+export const deviceIds = (body) => deviceIdsOf(body.devices)
+
+// ---- requests the suites share ----
+
+/** GET devices/list with this credential; asserts a 200 and returns the device ids. */
+export async function listDeviceIds(server, token, query) {
+  const res = await call(server, '/devices/list', { method: 'GET', token, query })
+  return deviceIds(assertOk(res, 'devices'))
+}
+
+/**
+ * Creates a client session with this API key: the body is
+ * { user_identifier_key: a fresh one (uniqueKey(label)), ...body }. Asserts a
+ * 200 and returns the session.
+ */
+export async function createSession(server, apiKey, body = {}, { method = 'POST', label } = {}) {
+  const res = await call(server, '/client_sessions/create', {
+    method,
+    token: apiKey,
+    body: { user_identifier_key: uniqueKey(label), ...body },
+  })
+  return assertOk(res, 'client_session').client_session
+}
+
+/** Revokes a client session with this API key; asserts a 200. */
+export async function revokeSession(server, apiKey, clientSessionId) {
+  const res = await call(server, '/client_sessions/revoke', {
+    token: apiKey,
+    body: { client_session_id: clientSessionId },
+  })
+  return assertOk(res)
+}
+
+/** GET client_sessions/list with this credential and query; asserts a 200 and returns the sessions. */
+export async function listSessions(server, token, query) {
+  const res = await call(server, '/client_sessions/list', { method: 'GET', token, query })
+  return assertOk(res, 'client_sessions').client_sessions
+}
+
+/** GET client_sessions/get with this credential and query; resolves to the raw response. */
+export function getSession(server, token, query) {
+  return call(server, '/client_sessions/get', { method: 'GET', token, query })
+}
 
 // ---- SDK ----
 

@@ -2,7 +2,7 @@
 // raw, must match the 200 response schema of the OpenAPI document exported
 // by @seamapi/types (shared/API.md: the authoritative contract).
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 
 import {
   ALL_DEVICES,
@@ -10,20 +10,14 @@ import {
   assertMatchesSchema,
   assertOk,
   call,
+  createSession,
   isUuid,
   responseValidator,
-  startServer,
   uniqueKey,
+  useServer,
 } from './harness.mjs'
 
-let srv
-before(async () => {
-  srv = await startServer()
-})
-after(async () => {
-  await srv?.stop()
-})
-
+const srv = useServer()
 const AK = SEED.apiKey1
 const PK = SEED.publishableKey1
 
@@ -148,9 +142,7 @@ describe('client_sessions', () => {
 
   it('grant_access (PATCH and POST)', async () => {
     const uik = uniqueKey('schema_grant')
-    const created = assertOk(
-      await call(srv, '/client_sessions/create', { token: AK, body: { user_identifier_key: uik } }),
-    ).client_session
+    const created = await createSession(srv, AK, { user_identifier_key: uik })
     await checked('/client_sessions/grant_access', {
       method: 'PATCH',
       token: AK,

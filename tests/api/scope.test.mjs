@@ -2,60 +2,36 @@
 // only its own workspace, and an object outside the caller's scope is "not
 // found" exactly as if it did not exist (shared/API.md, DESIGN.md "Scoping").
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 
 import {
   ALL_DEVICES,
+  JANE_DEVICES,
   JOHN_DEVICES,
   SEED,
   assertError,
   assertOk,
   call,
-  deviceIds,
+  createSession,
+  deviceIdsOf,
+  getSession,
+  listDeviceIds,
+  listSessions,
   sdkFromApiKey,
   sdkFromToken,
   sdkRejects,
-  startServer,
   uniqueKey,
+  useServer,
 } from './harness.mjs'
 
-let srv
-before(async () => {
-  srv = await startServer()
-})
-after(async () => {
-  await srv?.stop()
-})
-
+const srv = useServer()
 const AK1 = SEED.apiKey1
 const AK2 = SEED.apiKey2
-const JANE = ['schlage_device_id']
 
-async function listIds(token, query = {}) {
-  return deviceIds(
-    assertOk(await call(srv, '/devices/list', { method: 'GET', token, query }), 'devices'),
-  )
-}
-
-async function getDevice(token, query) {
-  return call(srv, '/devices/get', { method: 'GET', token, query })
-}
-
-async function createIn(apiKey, body = {}) {
-  const res = await call(srv, '/client_sessions/create', {
-    token: apiKey,
-    body: { user_identifier_key: uniqueKey('scope'), ...body },
-  })
-  return assertOk(res, 'client_session').client_session
-}
-
-async function sessionById(apiKey, id) {
-  return call(srv, '/client_sessions/get', {
-    method: 'GET',
-    token: apiKey,
-    query: { client_session_id: id },
-  })
-}
+const listIds = (token, query) => listDeviceIds(srv, token, query)
+const getDevice = (token, query) => call(srv, '/devices/get', { method: 'GET', token, query })
+const createIn = (apiKey, body) => createSession(srv, apiKey, body, { label: 'scope' })
+const sessionById = (token, id) => getSession(srv, token, { client_session_id: id })
 
 describe("the seed token (john's session)", () => {
   it("lists exactly john's four devices", async () => {
@@ -95,10 +71,7 @@ describe("the seed token (john's session)", () => {
   it('the SDK with the seed token never returns the schlage lock', async () => {
     const seam = sdkFromToken(srv, SEED.cst1)
     const flat = await seam.createPaginator(seam.devices.list({ limit: 1 })).flattenToArray()
-    assert.deepEqual(
-      flat.map((d) => d.device_id),
-      JOHN_DEVICES,
-    )
+    assert.deepEqual(deviceIdsOf(flat), JOHN_DEVICES)
     await sdkRejects(seam.devices.get({ name: 'Bathroom Door' }), 404, 'device_not_found')
   })
 
@@ -114,7 +87,7 @@ describe("the seed token (john's session)", () => {
 describe('a session for jane', () => {
   it('sees only her lock', async () => {
     const jane = await createIn(AK1, { connected_account_ids: [SEED.janeAccount] })
-    assert.deepEqual(await listIds(jane.token), JANE)
+    assert.deepEqual(await listIds(jane.token), JANE_DEVICES)
     const got = await getDevice(jane.token, { device_id: 'schlage_device_id' })
     assert.equal(assertOk(got).device.device_id, 'schlage_device_id')
     for (const query of [
@@ -131,7 +104,7 @@ describe('a session for jane', () => {
 
   it("an API key narrowed to jane's user_identifier_key sees only her lock", async () => {
     const jane = await createIn(AK1, { connected_account_ids: [SEED.janeAccount] })
-    assert.deepEqual(await listIds(AK1, { user_identifier_key: jane.user_identifier_key }), JANE)
+    assert.deepEqual(await listIds(AK1, { user_identifier_key: jane.user_identifier_key }), JANE_DEVICES)
   })
 
   it('an empty session sees nothing', async () => {
@@ -196,12 +169,7 @@ describe("workspace 2's API key and workspace 1", () => {
       assert.ok(!res.text.includes('seam_cst'), 'no token may leak')
     }
     for (const uik of [SEED.johnKey, victim.user_identifier_key]) {
-      const res = await call(srv, '/client_sessions/get', {
-        method: 'GET',
-        token: AK2,
-        query: { user_identifier_key: uik },
-      })
-      assertError(res, 404)
+      assertError(await getSession(srv, AK2, { user_identifier_key: uik }), 404)
     }
     await sdkRejects(
       sdkFromApiKey(srv, AK2).clientSessions.get({ user_identifier_key: SEED.johnKey }),
@@ -218,8 +186,7 @@ describe("workspace 2's API key and workspace 1", () => {
       { connect_webview_id: SEED.webview1 },
       { user_identity_id: SEED.johnIdentity },
     ]) {
-      const res = await call(srv, '/client_sessions/list', { method: 'GET', token: AK2, query })
-      const sessions = assertOk(res).client_sessions
+      const sessions = await listSessions(srv, AK2, query)
       for (const s of sessions) assert.equal(s.workspace_id, SEED.workspace2)
       assert.ok(!sessions.some((s) => s.client_session_id === victim.client_session_id))
       assert.ok(!sessions.some((s) => s.client_session_id === SEED.session1))
@@ -258,12 +225,7 @@ describe("workspace 2's API key and workspace 1", () => {
         const uik = uniqueKey('ws2')
         const res = await call(srv, route, { token: AK2, body: { user_identifier_key: uik, ...grant } })
         assertError(res, 400, 'invalid_input')
-        const listed = await call(srv, '/client_sessions/list', {
-          method: 'GET',
-          token: AK2,
-          query: { user_identifier_key: uik },
-        })
-        assert.deepEqual(assertOk(listed).client_sessions, [])
+        assert.deepEqual(await listSessions(srv, AK2, { user_identifier_key: uik }), [])
       }
     }
   })
@@ -334,12 +296,7 @@ describe('a workspace 2 token', () => {
 
   it("cannot read workspace 1's sessions through client_sessions/get", async () => {
     const s = await createIn(AK2)
-    const res = await call(srv, '/client_sessions/get', {
-      method: 'GET',
-      token: s.token,
-      query: { client_session_id: SEED.session1 },
-    })
-    assertError(res, 404)
+    assertError(await sessionById(s.token, SEED.session1), 404)
   })
 })
 

@@ -2,38 +2,34 @@
 // devices, workspaces/get with each credential, and a restart of the same
 // data dir with --seed again (no duplicates; what was created survives).
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 
 import {
   ALL_DEVICES,
+  JANE_DEVICES,
   JOHN_DEVICES,
   SEED,
   assertOk,
   call,
+  createSession,
   deviceIds,
-  makeDataDir,
-  removeDir,
+  deviceIdsOf,
+  getSession,
+  listDeviceIds,
+  listSessions,
   sdkFromApiKey,
   sdkFromToken,
-  startServer,
-  uniqueKey,
+  useServer,
+  withDataDir,
+  withServer,
 } from './harness.mjs'
 
-let srv
-before(async () => {
-  srv = await startServer()
-})
-after(async () => {
-  await srv?.stop()
-})
+const srv = useServer()
 
 describe('the fixture', () => {
   it("seam_cst1_token answers with john's four devices", async () => {
     const devices = await sdkFromToken(srv, SEED.cst1).devices.list()
-    assert.deepEqual(
-      devices.map((d) => d.device_id),
-      JOHN_DEVICES,
-    )
+    assert.deepEqual(deviceIdsOf(devices), JOHN_DEVICES)
     for (const d of devices) assert.equal(d.connected_account_id, SEED.johnAccount)
   })
 
@@ -45,16 +41,11 @@ describe('the fixture', () => {
   })
 
   it('seam_apikey2_token sees the empty workspace 2', async () => {
-    const res = await call(srv, '/devices/list', { method: 'GET', token: SEED.apiKey2 })
-    assert.deepEqual(deviceIds(assertOk(res)), [])
+    assert.deepEqual(await listDeviceIds(srv, SEED.apiKey2), [])
   })
 
   it('the seed client session holds what API.md lists', async () => {
-    const res = await call(srv, '/client_sessions/get', {
-      method: 'GET',
-      token: SEED.apiKey1,
-      query: { client_session_id: SEED.session1 },
-    })
+    const res = await getSession(srv, SEED.apiKey1, { client_session_id: SEED.session1 })
     const cs = assertOk(res).client_session
     assert.equal(cs.client_session_id, SEED.session1)
     assert.equal(cs.workspace_id, SEED.workspace1)
@@ -98,56 +89,30 @@ describe('workspaces/get', () => {
 })
 
 describe('restart with --seed on the same data dir', () => {
-  it('does not duplicate the fixture, and keeps what was created', async () => {
-    const dir = makeDataDir()
-    try {
-      const first = await startServer({ dataDir: dir })
-      let created
-      try {
-        const res = await call(first, '/client_sessions/create', {
-          token: SEED.apiKey1,
-          body: { user_identifier_key: uniqueKey('survivor'), connected_account_ids: [SEED.janeAccount] },
-        })
-        created = assertOk(res).client_session
-      } finally {
-        await first.stop()
-      }
+  it('does not duplicate the fixture, and keeps what was created', () =>
+    withDataDir(async (dir) => {
+      const grant = { connected_account_ids: [SEED.janeAccount] }
+      const created = await withServer({ dataDir: dir }, (first) =>
+        createSession(first, SEED.apiKey1, grant, { label: 'survivor' }),
+      )
 
-      const second = await startServer({ dataDir: dir })
-      try {
+      await withServer({ dataDir: dir }, async (second) => {
         assert.ok(!/seed.*(fail|error)/i.test(second.stderr()), second.stderr())
-        const all = await call(second, '/devices/list', { method: 'GET', token: SEED.apiKey1 })
-        assert.deepEqual(deviceIds(assertOk(all)), ALL_DEVICES)
+        assert.deepEqual(await listDeviceIds(second, SEED.apiKey1), ALL_DEVICES)
         const johns = await sdkFromToken(second, SEED.cst1).devices.list()
-        assert.deepEqual(
-          johns.map((d) => d.device_id),
-          JOHN_DEVICES,
-        )
-        const seedSessions = await call(second, '/client_sessions/list', {
-          method: 'GET',
-          token: SEED.apiKey1,
-          query: { user_identifier_key: SEED.johnKey },
+        assert.deepEqual(deviceIdsOf(johns), JOHN_DEVICES)
+        const seedSessions = await listSessions(second, SEED.apiKey1, {
+          user_identifier_key: SEED.johnKey,
         })
-        assert.deepEqual(
-          assertOk(seedSessions).client_sessions.map((s) => s.client_session_id),
-          [SEED.session1],
-        )
+        assert.deepEqual(seedSessions.map((s) => s.client_session_id), [SEED.session1])
         const ws2 = await call(second, '/workspaces/get', { method: 'GET', token: SEED.apiKey2 })
         assert.equal(assertOk(ws2).workspace.workspace_id, SEED.workspace2)
         // The session created before the restart, and its token, survive.
-        const got = await call(second, '/client_sessions/get', {
-          method: 'GET',
-          token: SEED.apiKey1,
-          query: { client_session_id: created.client_session_id },
+        const got = await getSession(second, SEED.apiKey1, {
+          client_session_id: created.client_session_id,
         })
         assert.equal(assertOk(got).client_session.token, created.token)
-        const mine = await call(second, '/devices/list', { method: 'GET', token: created.token })
-        assert.deepEqual(deviceIds(assertOk(mine)), ['schlage_device_id'])
-      } finally {
-        await second.stop()
-      }
-    } finally {
-      removeDir(dir)
-    }
-  })
+        assert.deepEqual(await listDeviceIds(second, created.token), JANE_DEVICES)
+      })
+    }))
 })

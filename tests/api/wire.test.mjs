@@ -2,7 +2,7 @@
 // unknown and mistyped parameters, JSON bodies, body size, routes and
 // methods, the request id, CORS, and that bad input never gives a 5xx.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 
 import { openapi } from '@seamapi/types/connect'
 
@@ -17,18 +17,44 @@ import {
   deviceIds,
   rawRequest,
   sleep,
-  startServer,
+  useServer,
 } from './harness.mjs'
 
-let srv
-before(async () => {
-  srv = await startServer()
-})
-after(async () => {
-  await srv?.stop()
-})
-
+const srv = useServer()
 const AK = SEED.apiKey1
+const JSON_HEADERS = { 'content-type': 'application/json' }
+
+/**
+ * Table-driven tests: for each [name, route, request, check], a test that
+ * calls route with the API key and the request options (method, query, body,
+ * headers, rawBody), then runs check(response).
+ */
+function requestCases(cases) {
+  for (const [name, route, request, check] of cases) {
+    it(name, async () => check(await call(srv, route, { token: AK, ...request })))
+  }
+}
+
+// Checks for requestCases.
+const listsDevices = (expected) => (res) =>
+  assert.deepEqual(deviceIds(assertOk(res, 'devices')), expected)
+const invalidInput = (...params) => (res) => assertInvalidInput(res, ...params)
+
+/** A raw body sent as JSON to devices/list with the API key. */
+const postRaw = (rawBody) => call(srv, '/devices/list', { token: AK, headers: JSON_HEADERS, rawBody })
+
+/** The methods of a response's Allow header, sorted. */
+const allowOf = (res) =>
+  (res.headers.get('allow') ?? '')
+    .split(',')
+    .map((m) => m.trim())
+    .sort()
+
+/** Asserts that a browser at origin may read the response. */
+function assertReadableFrom(res, origin) {
+  const acao = res.headers.get('access-control-allow-origin')
+  assert.ok(acao === origin || acao === '*', `Access-Control-Allow-Origin: ${acao}`)
+}
 
 describe('health', () => {
   it('GET /health answers 200 without any credential', async () => {
@@ -54,42 +80,39 @@ describe('success shape', () => {
 })
 
 describe('GET query parsing', () => {
-  it('repeated keys are an array (device_ids=a&device_ids=b)', async () => {
-    const res = await call(srv, '/devices/list', {
-      method: 'GET',
-      token: AK,
-      query: 'device_ids=august_device_2&device_ids=minut_device_1',
-    })
-    assert.deepEqual(deviceIds(assertOk(res, 'devices')), ['august_device_2', 'minut_device_1'])
-  })
-
-  it('a single value of an array parameter is a one-element array', async () => {
-    const res = await call(srv, '/devices/list', {
-      method: 'GET',
-      token: AK,
-      query: 'device_ids=ecobee_device_1',
-    })
-    assert.deepEqual(deviceIds(assertOk(res, 'devices')), ['ecobee_device_1'])
-  })
-
-  it('an empty value (device_ids=) is the empty array: no devices', async () => {
-    const res = await call(srv, '/devices/list', { method: 'GET', token: AK, query: 'device_ids=' })
-    assert.deepEqual(deviceIds(assertOk(res, 'devices')), [])
-  })
-
-  it('an empty array in a JSON body also selects no devices', async () => {
-    const res = await call(srv, '/devices/list', { token: AK, body: { device_ids: [] } })
-    assert.deepEqual(deviceIds(assertOk(res, 'devices')), [])
-  })
-
-  it('repeated keys of another array parameter (connected_account_ids)', async () => {
-    const res = await call(srv, '/devices/list', {
-      method: 'GET',
-      token: AK,
-      query: `connected_account_ids=${SEED.janeAccount}&connected_account_ids=${SEED.johnAccount}`,
-    })
-    assert.deepEqual(deviceIds(assertOk(res, 'devices')), ALL_DEVICES)
-  })
+  const get = (query) => ({ method: 'GET', query })
+  requestCases([
+    [
+      'repeated keys are an array (device_ids=a&device_ids=b)',
+      '/devices/list',
+      get('device_ids=august_device_2&device_ids=minut_device_1'),
+      listsDevices(['august_device_2', 'minut_device_1']),
+    ],
+    [
+      'a single value of an array parameter is a one-element array',
+      '/devices/list',
+      get('device_ids=ecobee_device_1'),
+      listsDevices(['ecobee_device_1']),
+    ],
+    [
+      'an empty value (device_ids=) is the empty array: no devices',
+      '/devices/list',
+      get('device_ids='),
+      listsDevices([]),
+    ],
+    [
+      'an empty array in a JSON body also selects no devices',
+      '/devices/list',
+      { body: { device_ids: [] } },
+      listsDevices([]),
+    ],
+    [
+      'repeated keys of another array parameter (connected_account_ids)',
+      '/devices/list',
+      get(`connected_account_ids=${SEED.janeAccount}&connected_account_ids=${SEED.johnAccount}`),
+      listsDevices(ALL_DEVICES),
+    ],
+  ])
 
   it('percent-encoding and + are decoded in query values', async () => {
     for (const q of ['name=Bathroom%20Door', 'name=Bathroom+Door']) {
@@ -98,114 +121,95 @@ describe('GET query parsing', () => {
     }
   })
 
-  it('the unknown _strict key (which the SDK sends) is ignored', async () => {
-    const res = await call(srv, '/devices/list', {
-      method: 'GET',
-      token: AK,
-      query: '_strict=true&device_ids=august_device_1',
-    })
-    assert.deepEqual(deviceIds(assertOk(res, 'devices')), ['august_device_1'])
-  })
-
-  it('any other _-prefixed query key is ignored too', async () => {
-    const res = await call(srv, '/workspaces/get', {
-      method: 'GET',
-      token: AK,
-      query: '_cache_buster=123&_x=',
-    })
-    assertOk(res, 'workspace')
-  })
-
-  it('an unknown key without _ is 400 invalid_input naming it', async () => {
-    const res = await call(srv, '/devices/list', {
-      method: 'GET',
-      token: AK,
-      query: 'not_a_filter=1',
-    })
-    assertInvalidInput(res, 'not_a_filter')
-  })
-
-  it('every problem of one request is named in the same error', async () => {
-    const res = await call(srv, '/devices/list', {
-      method: 'GET',
-      token: AK,
-      query: 'limit=many&bogus_one=1&bogus_two=2',
-    })
-    assertInvalidInput(res, 'limit', 'bogus_one', 'bogus_two')
-  })
-
-  it('a non-number limit in the query is invalid_input naming limit', async () => {
-    const res = await call(srv, '/devices/list', { method: 'GET', token: AK, query: 'limit=abc' })
-    assertInvalidInput(res, 'limit')
-  })
-
-  it('a non-boolean without_user_identifier_key is invalid_input naming it', async () => {
-    const res = await call(srv, '/client_sessions/list', {
-      method: 'GET',
-      token: AK,
-      query: 'without_user_identifier_key=perhaps',
-    })
-    assertInvalidInput(res, 'without_user_identifier_key')
-  })
+  requestCases([
+    [
+      'the unknown _strict key (which the SDK sends) is ignored',
+      '/devices/list',
+      get('_strict=true&device_ids=august_device_1'),
+      listsDevices(['august_device_1']),
+    ],
+    [
+      'any other _-prefixed query key is ignored too',
+      '/workspaces/get',
+      get('_cache_buster=123&_x='),
+      (res) => assertOk(res, 'workspace'),
+    ],
+    [
+      'an unknown key without _ is 400 invalid_input naming it',
+      '/devices/list',
+      get('not_a_filter=1'),
+      invalidInput('not_a_filter'),
+    ],
+    [
+      'every problem of one request is named in the same error',
+      '/devices/list',
+      get('limit=many&bogus_one=1&bogus_two=2'),
+      invalidInput('limit', 'bogus_one', 'bogus_two'),
+    ],
+    [
+      'a non-number limit in the query is invalid_input naming limit',
+      '/devices/list',
+      get('limit=abc'),
+      invalidInput('limit'),
+    ],
+    [
+      'a non-boolean without_user_identifier_key is invalid_input naming it',
+      '/client_sessions/list',
+      get('without_user_identifier_key=perhaps'),
+      invalidInput('without_user_identifier_key'),
+    ],
+  ])
 })
 
 describe('JSON bodies', () => {
-  it('an unknown key in a JSON body is 400 invalid_input naming it', async () => {
-    const res = await call(srv, '/devices/list', { token: AK, body: { colour: 'red' } })
-    assertInvalidInput(res, 'colour')
-  })
-
-  it('a string where an array is expected is invalid_input naming the parameter', async () => {
-    const res = await call(srv, '/devices/list', {
-      token: AK,
-      body: { device_ids: 'august_device_1' },
-    })
-    assertInvalidInput(res, 'device_ids')
-  })
-
-  it('an array item of the wrong type is invalid_input naming the parameter', async () => {
-    const res = await call(srv, '/devices/list', { token: AK, body: { device_ids: [1, 2] } })
-    assertInvalidInput(res, 'device_ids')
-  })
-
-  it('a string where a number is expected is invalid_input naming the parameter', async () => {
-    const res = await call(srv, '/devices/list', { token: AK, body: { limit: 'two' } })
-    assertInvalidInput(res, 'limit')
-  })
-
-  it('a number where a string is expected is invalid_input naming the parameter', async () => {
-    const res = await call(srv, '/client_sessions/create', {
-      token: AK,
-      body: { user_identifier_key: 42 },
-    })
-    assertInvalidInput(res, 'user_identifier_key')
-  })
-
-  it('a string where a boolean is expected is invalid_input naming the parameter', async () => {
-    const res = await call(srv, '/client_sessions/list', {
-      token: AK,
-      body: { without_user_identifier_key: 'yes' },
-    })
-    assertInvalidInput(res, 'without_user_identifier_key')
-  })
-
-  it('a body that is not JSON is 400 invalid_input', async () => {
-    const res = await call(srv, '/devices/list', {
-      token: AK,
-      headers: { 'content-type': 'application/json' },
-      rawBody: '{"device_ids": [',
-    })
-    assertError(res, 400, 'invalid_input')
-  })
+  requestCases([
+    [
+      'an unknown key in a JSON body is 400 invalid_input naming it',
+      '/devices/list',
+      { body: { colour: 'red' } },
+      invalidInput('colour'),
+    ],
+    [
+      'a string where an array is expected is invalid_input naming the parameter',
+      '/devices/list',
+      { body: { device_ids: 'august_device_1' } },
+      invalidInput('device_ids'),
+    ],
+    [
+      'an array item of the wrong type is invalid_input naming the parameter',
+      '/devices/list',
+      { body: { device_ids: [1, 2] } },
+      invalidInput('device_ids'),
+    ],
+    [
+      'a string where a number is expected is invalid_input naming the parameter',
+      '/devices/list',
+      { body: { limit: 'two' } },
+      invalidInput('limit'),
+    ],
+    [
+      'a number where a string is expected is invalid_input naming the parameter',
+      '/client_sessions/create',
+      { body: { user_identifier_key: 42 } },
+      invalidInput('user_identifier_key'),
+    ],
+    [
+      'a string where a boolean is expected is invalid_input naming the parameter',
+      '/client_sessions/list',
+      { body: { without_user_identifier_key: 'yes' } },
+      invalidInput('without_user_identifier_key'),
+    ],
+    [
+      'a body that is not JSON is 400 invalid_input',
+      '/devices/list',
+      { headers: JSON_HEADERS, rawBody: '{"device_ids": [' },
+      (res) => assertError(res, 400, 'invalid_input'),
+    ],
+  ])
 
   it('a JSON body that is not an object is 400 invalid_input', async () => {
     for (const rawBody of ['[]', '"x"', '42', 'null']) {
-      const res = await call(srv, '/devices/list', {
-        token: AK,
-        headers: { 'content-type': 'application/json' },
-        rawBody,
-      })
-      assertError(res, 400, 'invalid_input')
+      assertError(await postRaw(rawBody), 400, 'invalid_input')
     }
   })
 
@@ -221,12 +225,7 @@ describe('body size', () => {
   it('a body of exactly 1 MiB is accepted', async () => {
     const rawBody = '{}' + ' '.repeat(MiB - 2)
     assert.equal(rawBody.length, MiB)
-    const res = await call(srv, '/devices/list', {
-      token: AK,
-      headers: { 'content-type': 'application/json' },
-      rawBody,
-    })
-    assert.deepEqual(deviceIds(assertOk(res, 'devices')), ALL_DEVICES)
+    assert.deepEqual(deviceIds(assertOk(await postRaw(rawBody), 'devices')), ALL_DEVICES)
   })
 
   const oversizedHead = (length) =>
@@ -252,11 +251,7 @@ describe('body size', () => {
     for (let i = 0; i < 3; i++) {
       let res
       try {
-        res = await call(srv, '/devices/list', {
-          token: AK,
-          headers: { 'content-type': 'application/json' },
-          rawBody: '{}' + ' '.repeat(4 * MiB),
-        })
+        res = await postRaw('{}' + ' '.repeat(4 * MiB))
       } catch (err) {
         assert.fail(`attempt ${i + 1}: ${err.message} (${err.cause?.code ?? err.cause})`)
       }
@@ -275,12 +270,7 @@ describe('body size', () => {
         sent += chunk.length
       },
     })
-    const res = await call(srv, '/devices/list', {
-      token: AK,
-      headers: { 'content-type': 'application/json' },
-      rawBody: stream,
-    })
-    assertError(res, 413)
+    assertError(await postRaw(stream), 413)
   })
 
   it('the server still answers normally after a refused body', async () => {
@@ -312,11 +302,7 @@ describe('routes and methods', () => {
     for (const [method, route, allowed] of cases) {
       const res = await call(srv, route, { method, token: AK })
       assertError(res, 405)
-      const allow = (res.headers.get('allow') ?? '')
-        .split(',')
-        .map((m) => m.trim())
-        .filter(Boolean)
-        .sort()
+      const allow = allowOf(res).filter(Boolean)
       assert.deepEqual(allow, [...allowed].sort(), `Allow of ${method} ${route}`)
     }
   })
@@ -346,8 +332,7 @@ describe('routes and methods', () => {
           assert.notEqual(res.status, 405, `${method} ${route} is in the OpenAPI: ${res.text}`)
         } else {
           assertError(res, 405)
-          const allow = (res.headers.get('allow') ?? '').split(',').map((m) => m.trim()).sort()
-          assert.deepEqual(allow, [...listed].sort(), `Allow of ${route}`)
+          assert.deepEqual(allowOf(res), [...listed].sort(), `Allow of ${route}`)
         }
       }
     }
@@ -448,8 +433,7 @@ describe('CORS', () => {
       },
     })
     assert.ok(res.status === 200 || res.status === 204, `preflight status ${res.status}`)
-    const acao = res.headers.get('access-control-allow-origin')
-    assert.ok(acao === origin || acao === '*', `Access-Control-Allow-Origin: ${acao}`)
+    assertReadableFrom(res, origin)
     const allowed = (res.headers.get('access-control-allow-headers') ?? '')
       .toLowerCase()
       .split(',')
@@ -467,8 +451,7 @@ describe('CORS', () => {
       headers: { origin },
     })
     assertOk(res)
-    const acao = res.headers.get('access-control-allow-origin')
-    assert.ok(acao === origin || acao === '*', `Access-Control-Allow-Origin: ${acao}`)
+    assertReadableFrom(res, origin)
   })
 
   it('a browser may read answers given to a publishable key', async () => {
@@ -478,8 +461,7 @@ describe('CORS', () => {
       body: { user_identifier_key: 'cors_pk_user' },
     })
     assertOk(res)
-    const acao = res.headers.get('access-control-allow-origin')
-    assert.ok(acao === origin || acao === '*', `Access-Control-Allow-Origin: ${acao}`)
+    assertReadableFrom(res, origin)
   })
 })
 
@@ -528,7 +510,7 @@ describe('bad input never gives a 5xx', () => {
         query: c.query,
         body: c.body,
         rawBody: c.rawBody,
-        headers: c.rawBody ? { 'content-type': 'application/json' } : {},
+        headers: c.rawBody ? JSON_HEADERS : {},
       })
       const what = `${JSON.stringify(c).slice(0, 200)} gave ${res.status}: ${res.text.slice(0, 300)}`
       assert.ok(res.status < 500, what)
@@ -543,23 +525,22 @@ describe('bad input never gives a 5xx', () => {
 describe('oversized request line and headers', () => {
   // libmicrohttpd refuses a request whose line or headers exceed the
   // per-connection memory; the refusal must still be an API answer.
-  it('a 40 KB query string gets a 4xx in the API error shape with a request id', async () => {
-    const res = await call(srv, '/devices/list', {
-      method: 'GET',
-      token: AK,
-      query: `device_ids=${'x'.repeat(40_000)}`,
-    })
+  const is4xxError = (res) => {
     assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}`)
     assertError(res, res.status)
-  })
-
-  it('a 40 KB header gets a 4xx in the API error shape with a request id', async () => {
-    const res = await call(srv, '/devices/list', {
-      method: 'GET',
-      token: AK,
-      headers: { 'x-padding': 'x'.repeat(40_000) },
-    })
-    assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}`)
-    assertError(res, res.status)
-  })
+  }
+  requestCases([
+    [
+      'a 40 KB query string gets a 4xx in the API error shape with a request id',
+      '/devices/list',
+      { method: 'GET', query: `device_ids=${'x'.repeat(40_000)}` },
+      is4xxError,
+    ],
+    [
+      'a 40 KB header gets a 4xx in the API error shape with a request id',
+      '/devices/list',
+      { method: 'GET', headers: { 'x-padding': 'x'.repeat(40_000) } },
+      is4xxError,
+    ],
+  ])
 })

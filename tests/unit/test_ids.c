@@ -1,33 +1,16 @@
 /* Unit tests for core/ids (UUIDv4 generation and syntax check) and
  * core/arena (the per-request bump allocator). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-#include <sodium.h>
+#include "unit_fixtures.h"
 
 #include "core/arena.h"
 #include "core/ids.h"
 
-static int group_setup(void **state)
-{
-    (void)state;
-    return sodium_init() < 0 ? -1 : 0;
-}
-
 /* ---- UUIDs ---- */
-
-static bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 static void uuid_v4_format(void **state)
 {
@@ -40,7 +23,7 @@ static void uuid_v4_format(void **state)
         for (int i = 0; i < 36; i++) {
             if (i == 8 || i == 13 || i == 18 || i == 23) {
                 assert_int_equal(u[i], '-');
-            } else if (!is_lower_hex(u[i])) {
+            } else if (!is_lower_hex_digit(u[i])) {
                 fail_msg("'%c' at %d in %s", u[i], i, u);
             }
         }
@@ -103,7 +86,7 @@ static void uuid_invalid(void **state)
         "------------------------------------",
         "' OR 1=1 --                         ",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    for (size_t i = 0; i < COUNT_OF(bad); i++)
         if (uuid_is_valid(bad[i]))
             fail_msg("'%s' accepted", bad[i] ? bad[i] : "(null)");
 }
@@ -120,30 +103,13 @@ static void uuid_embedded_nul(void **state)
 
 /* ---- arena ---- */
 
-static int arena_setup(void **state)
-{
-    arena *a = malloc(sizeof *a);
-    if (!a)
-        return -1;
-    arena_init(a);
-    *state = a;
-    return 0;
-}
-
-static int arena_teardown(void **state)
-{
-    arena_free(*state);
-    free(*state);
-    return 0;
-}
-
 static void arena_alignment(void **state)
 {
     arena *a = *state;
     const size_t align = _Alignof(max_align_t);
     const size_t sizes[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1000, 4095, 4096, 4097, 10000};
     for (int round = 0; round < 50; round++) {
-        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        for (size_t i = 0; i < COUNT_OF(sizes); i++) {
             void *p = arena_alloc(a, sizes[i]);
             assert_non_null(p);
             if ((uintptr_t)p % align != 0)
@@ -188,7 +154,7 @@ static void arena_large_allocations(void **state)
 {
     arena *a = *state;
     const size_t sizes[] = {4096, 4097, 65536, 1 << 20, 16 << 20};
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    for (size_t i = 0; i < COUNT_OF(sizes); i++) {
         unsigned char *p = arena_alloc(a, sizes[i]);
         assert_non_null(p);
         assert_int_equal((uintptr_t)p % _Alignof(max_align_t), 0);
@@ -427,7 +393,7 @@ static void arena_impossible_size_aborts(void **state)
      * header to it, wraps around to a tiny size. */
     (void)state;
     const size_t sizes[] = {SIZE_MAX, SIZE_MAX - 7, SIZE_MAX - 31};
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    for (size_t i = 0; i < COUNT_OF(sizes); i++) {
         for (int warm = 0; warm <= 1; warm++) {
             int st = alloc_in_child(sizes[i], warm);
             if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT))
@@ -439,8 +405,6 @@ static void arena_impossible_size_aborts(void **state)
     }
 }
 
-#define A(fn) cmocka_unit_test_setup_teardown(fn, arena_setup, arena_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,23 +413,23 @@ int main(void)
         cmocka_unit_test(uuid_valid),
         cmocka_unit_test(uuid_invalid),
         cmocka_unit_test(uuid_embedded_nul),
-        A(arena_alignment),
-        A(arena_allocations_do_not_overlap),
-        A(arena_large_allocations),
-        A(arena_zalloc_zeroes),
-        A(arena_zero_size),
-        A(arena_strdup_copies),
-        A(arena_strndup_stops),
-        A(arena_strdup_long),
-        A(arena_sprintf_formats),
-        A(arena_vsprintf_formats),
-        A(arena_free_and_reuse),
-        A(arena_many_arenas),
-        A(arena_grow_first_room),
-        A(arena_grow_keeps_room),
-        A(arena_grow_doubles_and_copies),
-        A(arena_grow_small_cap_reaches_eight),
+        ARENA_TEST(arena_alignment),
+        ARENA_TEST(arena_allocations_do_not_overlap),
+        ARENA_TEST(arena_large_allocations),
+        ARENA_TEST(arena_zalloc_zeroes),
+        ARENA_TEST(arena_zero_size),
+        ARENA_TEST(arena_strdup_copies),
+        ARENA_TEST(arena_strndup_stops),
+        ARENA_TEST(arena_strdup_long),
+        ARENA_TEST(arena_sprintf_formats),
+        ARENA_TEST(arena_vsprintf_formats),
+        ARENA_TEST(arena_free_and_reuse),
+        ARENA_TEST(arena_many_arenas),
+        ARENA_TEST(arena_grow_first_room),
+        ARENA_TEST(arena_grow_keeps_room),
+        ARENA_TEST(arena_grow_doubles_and_copies),
+        ARENA_TEST(arena_grow_small_cap_reaches_eight),
         cmocka_unit_test(arena_impossible_size_aborts),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, sodium_group_setup, NULL);
 }

@@ -1,41 +1,9 @@
 /* Unit tests for api/pagination: canonical filters, cursors bound to their
  * filters and scope, reading limit/page_cursor from parameters, and the
  * pagination object with its next_page_url. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <sodium.h>
+#include "unit_fixtures.h"
 
 #include "api/pagination.h"
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return sodium_init() < 0 ? -1 : 0;
-}
-
-static int arena_setup(void **state)
-{
-    arena *a = malloc(sizeof *a);
-    if (!a)
-        return -1;
-    arena_init(a);
-    *state = a;
-    return 0;
-}
-
-static int arena_teardown(void **state)
-{
-    arena_free(*state);
-    free(*state);
-    return 0;
-}
 
 static const char SCOPE[] = "ws_1||";
 static const char OTHER_SCOPE[] = "ws_2||";
@@ -50,15 +18,7 @@ static void some_filters(page_filters *f, arena *a)
     page_filters_add(f, "manufacturer", "august");
 }
 
-static char *b64url(arena *a, const char *raw)
-{
-    size_t len = strlen(raw);
-    size_t olen = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char *out = arena_alloc(a, olen);
-    sodium_bin2base64(out, olen, (const unsigned char *)raw, len,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return out;
-}
+static char *b64url(arena *a, const char *raw) { return b64url_encode(a, raw, strlen(raw)); }
 
 static char *unb64url(arena *a, const char *text)
 {
@@ -103,22 +63,23 @@ static void filters_in_order(void **state)
     assert_string_equal(f.query, "b=2&a=1");
 }
 
+/* The canonical query of the one filter key=value. */
+static const char *one_filter(arena *a, const char *key, const char *value)
+{
+    page_filters f;
+    page_filters_init(&f, a);
+    page_filters_add(&f, key, value);
+    return f.query;
+}
+
 static void filters_percent_encoded(void **state)
 {
     arena *a = *state;
-    page_filters f;
-    page_filters_init(&f, a);
-    page_filters_add(&f, "m", "a b&c=d+e/f?g#h%i");
-    assert_string_equal(f.query, "m=a%20b%26c%3Dd%2Be%2Ff%3Fg%23h%25i");
-    page_filters_init(&f, a);
-    page_filters_add(&f, "u", "caf\xc3\xa9");
-    assert_string_equal(f.query, "u=caf%C3%A9");
-    page_filters_init(&f, a);
-    page_filters_add(&f, "k", "AZaz09-_.~");
-    assert_string_equal(f.query, "k=AZaz09-_.~");
-    page_filters_init(&f, a);
-    page_filters_add(&f, "k", "");
-    assert_string_equal(f.query, "k=");
+    assert_string_equal(one_filter(a, "m", "a b&c=d+e/f?g#h%i"),
+                        "m=a%20b%26c%3Dd%2Be%2Ff%3Fg%23h%25i");
+    assert_string_equal(one_filter(a, "u", "caf\xc3\xa9"), "u=caf%C3%A9");
+    assert_string_equal(one_filter(a, "k", "AZaz09-_.~"), "k=AZaz09-_.~");
+    assert_string_equal(one_filter(a, "k", ""), "k=");
 }
 
 static void filters_lists_repeated(void **state)
@@ -153,7 +114,7 @@ static void cursor_round_trip(void **state)
     page_filters f;
     some_filters(&f, a);
     const int64_t positions[] = {0, 1, 42, 1000000007, INT64_C(1) << 53, INT64_MAX};
-    for (size_t i = 0; i < sizeof positions / sizeof *positions; i++) {
+    for (size_t i = 0; i < COUNT_OF(positions); i++) {
         char *c = pagination_cursor_encode(a, &f, SCOPE, positions[i]);
         assert_non_null(c);
         assert_true(strlen(c) <= 200);
@@ -275,7 +236,7 @@ static void cursor_rejects_garbage(void **state)
     const char *garbage[] = {"", "x", "abc", "not a cursor", "%%%", "====", "10", "-1",
                              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
                              "!@#$%^&*()", "cursor+with/std=base64"};
-    for (size_t i = 0; i < sizeof garbage / sizeof *garbage; i++) {
+    for (size_t i = 0; i < COUNT_OF(garbage); i++) {
         int64_t after = 99;
         if (pagination_cursor_decode(a, &f, SCOPE, garbage[i], &after))
             fail_msg("garbage cursor '%s' accepted (%lld)", garbage[i], (long long)after);
@@ -284,7 +245,7 @@ static void cursor_rejects_garbage(void **state)
     /* base64url of text that is not "<fingerprint>.<n>" */
     const char *raws[] = {"hello", "0123456789abcdef0123456789abcdef", ".5",
                           "0123456789abcdef0123456789abcdef.5"};
-    for (size_t i = 0; i < sizeof raws / sizeof *raws; i++) {
+    for (size_t i = 0; i < COUNT_OF(raws); i++) {
         int64_t after = 99;
         assert_false(pagination_cursor_decode(a, &f, SCOPE, b64url(a, raws[i]), &after));
     }
@@ -327,19 +288,26 @@ static void cursor_rejects_negative_position(void **state)
     assert_int_equal(after, 99);
 }
 
+/* Each of the n position texts, in a cursor otherwise genuine for (f, SCOPE),
+ * is refused and leaves the position alone. */
+static void assert_positions_refused(arena *a, const page_filters *f, const char *const *bad,
+                                     size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t after = 99;
+        if (pagination_cursor_decode(a, f, SCOPE, cursor_with_position(a, f, SCOPE, bad[i]), &after))
+            fail_msg("position '%s' accepted as %lld", bad[i], (long long)after);
+        assert_int_equal(after, 99);
+    }
+}
+
 static void cursor_rejects_bad_position_text(void **state)
 {
     arena *a = *state;
     page_filters f;
     some_filters(&f, a);
     const char *bad[] = {"", "x", "5x", "5 ", "1.5", "0x10", "5.", ".5"};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        int64_t after = 99;
-        if (pagination_cursor_decode(a, &f, SCOPE, cursor_with_position(a, &f, SCOPE, bad[i]),
-                                     &after))
-            fail_msg("position '%s' accepted (%lld)", bad[i], (long long)after);
-        assert_int_equal(after, 99);
-    }
+    assert_positions_refused(a, &f, bad, COUNT_OF(bad));
     /* the helper itself makes acceptable cursors */
     int64_t after = 99;
     assert_true(pagination_cursor_decode(a, &f, SCOPE, cursor_with_position(a, &f, SCOPE, "12"),
@@ -354,13 +322,7 @@ static void cursor_rejects_position_overflow(void **state)
     page_filters f;
     some_filters(&f, a);
     const char *bad[] = {"9223372036854775808", "99999999999999999999999"};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        int64_t after = 99;
-        if (pagination_cursor_decode(a, &f, SCOPE, cursor_with_position(a, &f, SCOPE, bad[i]),
-                                     &after))
-            fail_msg("position '%s' accepted as %lld", bad[i], (long long)after);
-        assert_int_equal(after, 99);
-    }
+    assert_positions_refused(a, &f, bad, COUNT_OF(bad));
 }
 
 /* ---- pagination_read ---- */
@@ -383,6 +345,27 @@ static read_result read_query(arena *a, const page_filters *f, const char *scope
     return r;
 }
 
+/* r was read without a problem, with this limit and position. */
+static void assert_read_ok(read_result r, const json_t *errs, int64_t limit, int64_t after)
+{
+    assert_false(err_failed(r.e));
+    assert_null(errs);
+    assert_int_equal(r.req.limit, limit);
+    assert_int_equal(r.req.after, after);
+}
+
+/* pagination_read of p for (f, SCOPE) succeeds with this limit and
+ * position; frees p. */
+static void assert_reads_page(params *p, const page_filters *f, int64_t limit, int64_t after)
+{
+    page_request req;
+    pagination_read(p, f, SCOPE, 25, 100, &req);
+    assert_false(err_failed(params_check(p)));
+    assert_int_equal(req.limit, limit);
+    assert_int_equal(req.after, after);
+    params_free(p);
+}
+
 static void read_defaults(void **state)
 {
     arena *a = *state;
@@ -390,10 +373,7 @@ static void read_defaults(void **state)
     some_filters(&f, a);
     json_t *errs;
     read_result r = read_query(a, &f, SCOPE, NULL, 0, &errs);
-    assert_false(err_failed(r.e));
-    assert_null(errs);
-    assert_int_equal(r.req.limit, 25);
-    assert_int_equal(r.req.after, 0);
+    assert_read_ok(r, errs, 25, 0);
 }
 
 static void read_limit_bounds(void **state)
@@ -409,7 +389,7 @@ static void read_limit_bounds(void **state)
     } cases[] = {{"1", true, 1},     {"100", true, 100}, {"37", true, 37},
                  {"0", false, 25},   {"101", false, 25}, {"-1", false, 25},
                  {"abc", false, 25}, {"2.5", false, 25}, {"", true, 25}};
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    for (size_t i = 0; i < COUNT_OF(cases); i++) {
         api_kv kv[] = {{"limit", cases[i].value}};
         read_result r = read_query(a, &f, SCOPE, kv, 1, &errs);
         if (err_failed(r.e) == cases[i].ok)
@@ -434,10 +414,7 @@ static void read_cursor(void **state)
     json_t *errs;
     api_kv kv[] = {{"limit", "5"}, {"page_cursor", pagination_cursor_encode(a, &f, SCOPE, 1234)}};
     read_result r = read_query(a, &f, SCOPE, kv, 2, &errs);
-    assert_false(err_failed(r.e));
-    assert_null(errs);
-    assert_int_equal(r.req.limit, 5);
-    assert_int_equal(r.req.after, 1234);
+    assert_read_ok(r, errs, 5, 1234);
 }
 
 static void read_bad_cursor(void **state)
@@ -452,7 +429,7 @@ static void read_bad_cursor(void **state)
         pagination_cursor_encode(a, &g, SCOPE, 1234),       /* other filters */
         pagination_cursor_encode(a, &f, OTHER_SCOPE, 1234), /* other scope */
     };
-    for (size_t i = 0; i < sizeof cursors / sizeof *cursors; i++) {
+    for (size_t i = 0; i < COUNT_OF(cursors); i++) {
         json_t *errs;
         api_kv kv[] = {{"page_cursor", cursors[i]}};
         read_result r = read_query(a, &f, SCOPE, kv, 1, &errs);
@@ -488,13 +465,7 @@ static void read_from_json_body(void **state)
     some_filters(&f, a);
     json_t *body = json_pack("{s:i,s:s}", "limit", 3, "page_cursor",
                              pagination_cursor_encode(a, &f, SCOPE, 77));
-    params *p = params_from_json(a, body);
-    page_request req;
-    pagination_read(p, &f, SCOPE, 25, 100, &req);
-    assert_false(err_failed(params_check(p)));
-    assert_int_equal(req.limit, 3);
-    assert_int_equal(req.after, 77);
-    params_free(p);
+    assert_reads_page(params_from_json(a, body), &f, 3, 77);
     json_decref(body);
 }
 
@@ -629,47 +600,40 @@ static void next_page_url_replays(void **state)
     page_filters_add_list(&g, "device_ids", &got);
     page_filters_add(&g, "manufacturer", manu);
     assert_string_equal(g.query, f.query);
-    page_request next;
-    pagination_read(p, &g, SCOPE, 25, 100, &next);
-    assert_false(err_failed(params_check(p)));
-    assert_int_equal(next.limit, 10);
-    assert_int_equal(next.after, 555);
-    params_free(p);
+    assert_reads_page(p, &g, 10, 555);
     json_decref(j);
 }
-
-#define T(fn) cmocka_unit_test_setup_teardown(fn, arena_setup, arena_teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(filters_empty),
-        T(filters_in_order),
-        T(filters_percent_encoded),
-        T(filters_lists_repeated),
-        T(filters_empty_list),
-        T(cursor_round_trip),
-        T(cursor_round_trip_no_filters),
-        T(cursor_is_url_safe),
-        T(cursor_rejects_other_filters),
-        T(cursor_rejects_other_scope),
-        T(cursor_scope_and_filters_do_not_run_together),
-        T(cursor_rejects_tampering),
-        T(cursor_rejects_garbage),
-        T(cursor_rejects_too_long),
-        T(cursor_rejects_negative_position),
-        T(cursor_rejects_bad_position_text),
-        T(cursor_rejects_position_overflow),
-        T(read_defaults),
-        T(read_limit_bounds),
-        T(read_cursor),
-        T(read_bad_cursor),
-        T(read_bad_limit_and_cursor_both_reported),
-        T(read_from_json_body),
-        T(json_without_next),
-        T(json_with_next),
-        T(json_with_next_no_filters),
-        T(next_page_url_replays),
+        ARENA_TEST(filters_empty),
+        ARENA_TEST(filters_in_order),
+        ARENA_TEST(filters_percent_encoded),
+        ARENA_TEST(filters_lists_repeated),
+        ARENA_TEST(filters_empty_list),
+        ARENA_TEST(cursor_round_trip),
+        ARENA_TEST(cursor_round_trip_no_filters),
+        ARENA_TEST(cursor_is_url_safe),
+        ARENA_TEST(cursor_rejects_other_filters),
+        ARENA_TEST(cursor_rejects_other_scope),
+        ARENA_TEST(cursor_scope_and_filters_do_not_run_together),
+        ARENA_TEST(cursor_rejects_tampering),
+        ARENA_TEST(cursor_rejects_garbage),
+        ARENA_TEST(cursor_rejects_too_long),
+        ARENA_TEST(cursor_rejects_negative_position),
+        ARENA_TEST(cursor_rejects_bad_position_text),
+        ARENA_TEST(cursor_rejects_position_overflow),
+        ARENA_TEST(read_defaults),
+        ARENA_TEST(read_limit_bounds),
+        ARENA_TEST(read_cursor),
+        ARENA_TEST(read_bad_cursor),
+        ARENA_TEST(read_bad_limit_and_cursor_both_reported),
+        ARENA_TEST(read_from_json_body),
+        ARENA_TEST(json_without_next),
+        ARENA_TEST(json_with_next),
+        ARENA_TEST(json_with_next_no_filters),
+        ARENA_TEST(next_page_url_replays),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, sodium_group_setup, NULL);
 }

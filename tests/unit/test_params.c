@@ -1,15 +1,7 @@
 /* Unit tests for api/params: typed parameters from a JSON body or a query
  * string, and params_check's single invalid_input error that names every
  * rejected or unrecognized key. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
+#include "unit_fixtures.h"
 
 #include "api/params.h"
 
@@ -85,6 +77,16 @@ static params *from_kv(void **state, const api_kv *kv, size_t n)
 
 static arena *fx_arena(void **state) { return &((fx *)*state)->a; }
 
+/* Drops the body and params read so far, for another read in the same test. */
+static void fx_reset(void **state)
+{
+    fx *f = *state;
+    params_free(f->p);
+    f->p = NULL;
+    json_decref(f->body);
+    f->body = NULL;
+}
+
 /* The _errors array of key in the validation errors, or NULL. */
 static json_t *errors_of(params *p, const char *key)
 {
@@ -142,14 +144,102 @@ static void assert_ok(params *p)
     assert_null(params_validation_errors(p));
 }
 
+/* A NULL-terminated list of keys or strings. */
+#define KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
+static const char *const NO_ITEMS[] = {NULL};
+
+/* Each of keys has exactly one problem reported. */
+static void assert_one_problem_each(params *p, const char *const *keys)
+{
+    for (; *keys; keys++)
+        if (nerrors_of(p, *keys) != 1)
+            fail_msg("%zu problems for %s, expected one", nerrors_of(p, *keys), *keys);
+}
+
+/* A word that a problem reported for key must contain. */
+typedef struct mention {
+    const char *key, *word;
+} mention;
+#define MENTIONS(...) ((const mention[]){__VA_ARGS__, {NULL, NULL}})
+
+static void assert_mentions(params *p, const mention *m)
+{
+    for (; m->key; m++)
+        if (!error_mentions(p, m->key, m->word))
+            fail_msg("no problem for %s mentions \"%s\"", m->key, m->word);
+}
+
+/* param_present says yes to each of present and no to each of absent. */
+static void assert_presence(params *p, const char *const *present, const char *const *absent)
+{
+    for (; *present; present++)
+        if (!param_present(p, *present))
+            fail_msg("%s not present", *present);
+    for (; *absent; absent++)
+        if (param_present(p, *absent))
+            fail_msg("%s present", *absent);
+}
+
+/* assert_reads_*: p gives key, read as that type, as want. The output starts
+ * as something else, so the read must have written it. */
+static void assert_reads_str(params *p, const char *key, const char *want)
+{
+    const char *s = NULL;
+    assert_true(param_str(p, key, &s));
+    assert_string_equal(s, want);
+}
+
+/* want: the items, NULL-terminated. */
+static void assert_reads_list(params *p, const char *key, const char *const *want)
+{
+    str_list l = {(const char **)1, 99};
+    assert_true(param_str_list(p, key, &l));
+    size_t n = 0;
+    while (want[n])
+        n++;
+    assert_int_equal(l.count, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(l.items[i], want[i]);
+}
+
+static void assert_reads_bool(params *p, const char *key, bool want)
+{
+    bool b = !want;
+    assert_true(param_bool(p, key, &b));
+    assert_int_equal(b, want);
+}
+
+static void assert_reads_int(params *p, const char *key, int64_t min, int64_t max, int64_t want)
+{
+    int64_t v = ~want;
+    assert_true(param_int(p, key, min, max, &v));
+    assert_int_equal(v, want);
+}
+
+static void assert_reads_time(params *p, const char *key, int64_t want)
+{
+    int64_t t = ~want;
+    assert_true(param_time(p, key, &t));
+    assert_int_equal(t, want);
+}
+
+/* param_int(min, max) refuses each of keys and leaves the value alone. */
+static void assert_ints_refused(params *p, const char *const *keys, int64_t min, int64_t max)
+{
+    for (; *keys; keys++) {
+        int64_t v = 77;
+        if (param_int(p, *keys, min, max, &v))
+            fail_msg("%s accepted as an integer (%lld)", *keys, (long long)v);
+        assert_int_equal(v, 77);
+    }
+}
+
 /* ---- strings ---- */
 
 static void json_str_present(void **state)
 {
     params *p = from_json(state, "{\"name\": \"front door\"}");
-    const char *s = NULL;
-    assert_true(param_str(p, "name", &s));
-    assert_string_equal(s, "front door");
+    assert_reads_str(p, "name", "front door");
     assert_ok(p);
 }
 
@@ -165,9 +255,7 @@ static void json_str_absent(void **state)
 static void json_str_empty_is_a_string(void **state)
 {
     params *p = from_json(state, "{\"name\": \"\"}");
-    const char *s = NULL;
-    assert_true(param_str(p, "name", &s));
-    assert_string_equal(s, "");
+    assert_reads_str(p, "name", "");
     assert_ok(p);
 }
 
@@ -211,28 +299,18 @@ static void json_str_wrong_types(void **state)
 {
     params *p = from_json(state, "{\"a\": 5, \"b\": true, \"c\": [\"x\"], \"d\": {}, \"e\": 1.5}");
     const char *s = NULL;
-    assert_false(param_str(p, "a", &s));
-    assert_false(param_str(p, "b", &s));
-    assert_false(param_str(p, "c", &s));
-    assert_false(param_str(p, "d", &s));
-    assert_false(param_str(p, "e", &s));
+    for (const char *const *k = KEYS("a", "b", "c", "d", "e"); *k; k++)
+        assert_false(param_str(p, *k, &s));
     assert_invalid_input(p);
-    assert_true(error_mentions(p, "a", "string"));
-    assert_true(error_mentions(p, "a", "number"));
-    assert_true(error_mentions(p, "b", "boolean"));
-    assert_true(error_mentions(p, "c", "array"));
-    assert_true(error_mentions(p, "d", "object"));
-    assert_true(error_mentions(p, "e", "number"));
+    assert_mentions(p, MENTIONS({"a", "string"}, {"a", "number"}, {"b", "boolean"}, {"c", "array"},
+                                {"d", "object"}, {"e", "number"}));
 }
 
 static void query_str(void **state)
 {
     params *p = from_query(state, "name=front&other=x");
-    const char *s = NULL;
-    assert_true(param_str(p, "name", &s));
-    assert_string_equal(s, "front");
-    assert_true(param_str(p, "other", &s));
-    assert_string_equal(s, "x");
+    assert_reads_str(p, "name", "front");
+    assert_reads_str(p, "other", "x");
     assert_ok(p);
 }
 
@@ -256,8 +334,7 @@ static void nonempty_str(void **state)
     assert_false(param_nonempty_str(p, "absent", &s));
     assert_invalid_input(p);
     assert_null(errors_of(p, "a"));
-    assert_int_equal(nerrors_of(p, "b"), 1);
-    assert_int_equal(nerrors_of(p, "c"), 1);
+    assert_one_problem_each(p, KEYS("b", "c"));
     assert_null(errors_of(p, "absent"));
 }
 
@@ -275,23 +352,21 @@ static void query_nonempty_str_blank_is_not_given(void **state)
 static void json_str_list(void **state)
 {
     params *p = from_json(state, "{\"ids\": [\"a\", \"b\", \"c\"]}");
-    str_list l = {0};
-    assert_true(param_str_list(p, "ids", &l));
-    assert_int_equal(l.count, 3);
-    assert_string_equal(l.items[0], "a");
-    assert_string_equal(l.items[1], "b");
-    assert_string_equal(l.items[2], "c");
+    assert_reads_list(p, "ids", KEYS("a", "b", "c"));
+    assert_ok(p);
+}
+
+/* ids was given, as the empty list, and nothing is wrong. */
+static void assert_ids_given_empty(params *p)
+{
+    assert_reads_list(p, "ids", NO_ITEMS);
+    assert_true(param_present(p, "ids"));
     assert_ok(p);
 }
 
 static void json_str_list_empty_array(void **state)
 {
-    params *p = from_json(state, "{\"ids\": []}");
-    str_list l = {(const char **)1, 99};
-    assert_true(param_str_list(p, "ids", &l));
-    assert_int_equal(l.count, 0);
-    assert_true(param_present(p, "ids"));
-    assert_ok(p);
+    assert_ids_given_empty(from_json(state, "{\"ids\": []}"));
 }
 
 static void json_str_list_absent(void **state)
@@ -306,16 +381,11 @@ static void json_str_list_wrong_types(void **state)
 {
     params *p = from_json(state, "{\"a\": \"x\", \"b\": [\"x\", 1], \"c\": [null], \"d\": {}}");
     str_list l = {0};
-    assert_false(param_str_list(p, "a", &l));
-    assert_false(param_str_list(p, "b", &l));
-    assert_false(param_str_list(p, "c", &l));
-    assert_false(param_str_list(p, "d", &l));
+    for (const char *const *k = KEYS("a", "b", "c", "d"); *k; k++)
+        assert_false(param_str_list(p, *k, &l));
     assert_invalid_input(p);
-    assert_true(error_mentions(p, "a", "array"));
-    assert_true(error_mentions(p, "a", "string"));
-    assert_true(error_mentions(p, "b", "number"));
-    assert_true(error_mentions(p, "c", "null"));
-    assert_true(error_mentions(p, "d", "object"));
+    assert_mentions(p, MENTIONS({"a", "array"}, {"a", "string"}, {"b", "number"}, {"c", "null"},
+                                {"d", "object"}));
 }
 
 static void json_str_list_empty_item_rejected(void **state)
@@ -369,13 +439,8 @@ static void json_str_list_over_max(void **state)
 static void query_str_list_repeated(void **state)
 {
     params *p = from_query(state, "ids=a&other=z&ids=b&ids=c");
-    str_list l = {0};
     const char *s;
-    assert_true(param_str_list(p, "ids", &l));
-    assert_int_equal(l.count, 3);
-    assert_string_equal(l.items[0], "a");
-    assert_string_equal(l.items[1], "b");
-    assert_string_equal(l.items[2], "c");
+    assert_reads_list(p, "ids", KEYS("a", "b", "c"));
     assert_true(param_str(p, "other", &s));
     assert_ok(p);
 }
@@ -383,30 +448,20 @@ static void query_str_list_repeated(void **state)
 static void query_str_list_single(void **state)
 {
     params *p = from_query(state, "ids=only");
-    str_list l = {0};
-    assert_true(param_str_list(p, "ids", &l));
-    assert_int_equal(l.count, 1);
-    assert_string_equal(l.items[0], "only");
+    assert_reads_list(p, "ids", KEYS("only"));
     assert_ok(p);
 }
 
 static void query_str_list_key_eq_alone_is_empty(void **state)
 {
-    params *p = from_query(state, "ids=");
-    str_list l = {(const char **)1, 99};
-    assert_true(param_str_list(p, "ids", &l));
-    assert_int_equal(l.count, 0);
-    assert_true(param_present(p, "ids"));
-    assert_ok(p);
+    assert_ids_given_empty(from_query(state, "ids="));
 }
 
 static void query_str_list_bare_key_is_empty(void **state)
 {
     /* A bare "ids" arrives as value "" too (api.h). */
     params *p = from_query(state, "ids");
-    str_list l = {(const char **)1, 99};
-    assert_true(param_str_list(p, "ids", &l));
-    assert_int_equal(l.count, 0);
+    assert_reads_list(p, "ids", NO_ITEMS);
     assert_ok(p);
 }
 
@@ -421,14 +476,12 @@ static void query_str_list_absent(void **state)
 static void query_str_list_empty_items_rejected(void **state)
 {
     params *p = from_query(state, "a=x&a=&b=&b=y&c=x&c=&c=z");
+    const char *const *keys = KEYS("a", "b", "c");
     str_list l = {0};
-    assert_false(param_str_list(p, "a", &l));
-    assert_false(param_str_list(p, "b", &l));
-    assert_false(param_str_list(p, "c", &l));
+    for (const char *const *k = keys; *k; k++)
+        assert_false(param_str_list(p, *k, &l));
     assert_invalid_input(p);
-    assert_int_equal(nerrors_of(p, "a"), 1);
-    assert_int_equal(nerrors_of(p, "b"), 1);
-    assert_int_equal(nerrors_of(p, "c"), 1);
+    assert_one_problem_each(p, keys);
 }
 
 static api_kv *kv_repeated(arena *a, const char *key, size_t n)
@@ -464,58 +517,48 @@ static void query_str_list_over_max(void **state)
 
 /* ---- booleans ---- */
 
+/* t reads as true and f as false, and nothing is wrong. */
+static void assert_t_true_f_false(params *p)
+{
+    assert_reads_bool(p, "t", true);
+    assert_reads_bool(p, "f", false);
+    assert_ok(p);
+}
+
 static void json_bool(void **state)
 {
-    params *p = from_json(state, "{\"t\": true, \"f\": false}");
-    bool b = false;
-    assert_true(param_bool(p, "t", &b));
-    assert_true(b);
-    assert_true(param_bool(p, "f", &b));
-    assert_false(b);
-    assert_ok(p);
+    assert_t_true_f_false(from_json(state, "{\"t\": true, \"f\": false}"));
 }
 
 static void json_bool_wrong_types(void **state)
 {
     params *p = from_json(state, "{\"a\": \"true\", \"b\": 1, \"c\": 0, \"d\": []}");
     bool b = true;
-    assert_false(param_bool(p, "a", &b));
-    assert_false(param_bool(p, "b", &b));
-    assert_false(param_bool(p, "c", &b));
-    assert_false(param_bool(p, "d", &b));
+    for (const char *const *k = KEYS("a", "b", "c", "d"); *k; k++)
+        assert_false(param_bool(p, *k, &b));
     assert_true(b);
     assert_invalid_input(p);
-    assert_true(error_mentions(p, "a", "boolean"));
-    assert_true(error_mentions(p, "a", "string"));
-    assert_true(error_mentions(p, "b", "number"));
-    assert_int_equal(nerrors_of(p, "c"), 1);
-    assert_int_equal(nerrors_of(p, "d"), 1);
+    assert_mentions(p, MENTIONS({"a", "boolean"}, {"a", "string"}, {"b", "number"}));
+    assert_one_problem_each(p, KEYS("c", "d"));
 }
 
 static void query_bool(void **state)
 {
-    params *p = from_query(state, "t=true&f=false");
-    bool b = false;
-    assert_true(param_bool(p, "t", &b));
-    assert_true(b);
-    assert_true(param_bool(p, "f", &b));
-    assert_false(b);
-    assert_ok(p);
+    assert_t_true_f_false(from_query(state, "t=true&f=false"));
 }
 
 static void query_bool_rejects_other_words(void **state)
 {
     params *p = from_query(state, "a=1&b=0&c=yes&d=TRUE&e=False&f=truex&g=t");
-    const char *keys[] = {"a", "b", "c", "d", "e", "f", "g"};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+    const char *const *keys = KEYS("a", "b", "c", "d", "e", "f", "g");
+    for (const char *const *k = keys; *k; k++) {
         bool b = true;
-        if (param_bool(p, keys[i], &b))
-            fail_msg("%s accepted as a boolean", keys[i]);
+        if (param_bool(p, *k, &b))
+            fail_msg("%s accepted as a boolean", *k);
         assert_true(b);
     }
     assert_invalid_input(p);
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        assert_int_equal(nerrors_of(p, keys[i]), 1);
+    assert_one_problem_each(p, keys);
 }
 
 /* ---- integers ---- */
@@ -523,47 +566,29 @@ static void query_bool_rejects_other_words(void **state)
 static void json_int(void **state)
 {
     params *p = from_json(state, "{\"lo\": 1, \"hi\": 10, \"mid\": 5, \"neg\": -3}");
-    int64_t v = 0;
-    assert_true(param_int(p, "lo", 1, 10, &v));
-    assert_int_equal(v, 1);
-    assert_true(param_int(p, "hi", 1, 10, &v));
-    assert_int_equal(v, 10);
-    assert_true(param_int(p, "mid", 1, 10, &v));
-    assert_int_equal(v, 5);
-    assert_true(param_int(p, "neg", -5, 0, &v));
-    assert_int_equal(v, -3);
+    assert_reads_int(p, "lo", 1, 10, 1);
+    assert_reads_int(p, "hi", 1, 10, 10);
+    assert_reads_int(p, "mid", 1, 10, 5);
+    assert_reads_int(p, "neg", -5, 0, -3);
     assert_ok(p);
 }
 
 static void json_int_out_of_range(void **state)
 {
     params *p = from_json(state, "{\"below\": 0, \"above\": 11, \"huge\": 1e300}");
-    int64_t v = 77;
-    assert_false(param_int(p, "below", 1, 10, &v));
-    assert_false(param_int(p, "above", 1, 10, &v));
-    assert_false(param_int(p, "huge", 1, 10, &v));
-    assert_int_equal(v, 77);
+    assert_ints_refused(p, KEYS("below", "above", "huge"), 1, 10);
     assert_invalid_input(p);
-    assert_true(error_mentions(p, "below", "1"));
-    assert_true(error_mentions(p, "below", "10"));
-    assert_int_equal(nerrors_of(p, "above"), 1);
-    assert_int_equal(nerrors_of(p, "huge"), 1);
+    assert_mentions(p, MENTIONS({"below", "1"}, {"below", "10"}));
+    assert_one_problem_each(p, KEYS("above", "huge"));
 }
 
 static void json_int_non_integers(void **state)
 {
     params *p = from_json(state, "{\"frac\": 1.5, \"str\": \"5\", \"bool\": true, \"arr\": [1]}");
-    int64_t v = 77;
-    assert_false(param_int(p, "frac", 0, 10, &v));
-    assert_false(param_int(p, "str", 0, 10, &v));
-    assert_false(param_int(p, "bool", 0, 10, &v));
-    assert_false(param_int(p, "arr", 0, 10, &v));
-    assert_int_equal(v, 77);
+    assert_ints_refused(p, KEYS("frac", "str", "bool", "arr"), 0, 10);
     assert_invalid_input(p);
-    assert_true(error_mentions(p, "frac", "integer"));
-    assert_true(error_mentions(p, "str", "string"));
-    assert_true(error_mentions(p, "bool", "boolean"));
-    assert_true(error_mentions(p, "arr", "array"));
+    assert_mentions(p, MENTIONS({"frac", "integer"}, {"str", "string"}, {"bool", "boolean"},
+                                {"arr", "array"}));
 }
 
 static void json_int_large_values_exact(void **state)
@@ -572,53 +597,35 @@ static void json_int_large_values_exact(void **state)
      * 2^53 + 1 is not representable as a double, and INT64_MAX is the max. */
     params *p = from_json(state, "{\"a\": 9007199254740993, \"b\": 9223372036854775807,"
                                  " \"c\": -9223372036854775807}");
-    int64_t v = 0;
-    assert_true(param_int(p, "a", 0, INT64_MAX, &v));
-    assert_int_equal(v, INT64_C(9007199254740993));
-    assert_true(param_int(p, "b", 0, INT64_MAX, &v));
-    assert_int_equal(v, INT64_MAX);
-    assert_true(param_int(p, "c", -INT64_MAX, 0, &v));
-    assert_int_equal(v, -INT64_MAX);
+    assert_reads_int(p, "a", 0, INT64_MAX, INT64_C(9007199254740993));
+    assert_reads_int(p, "b", 0, INT64_MAX, INT64_MAX);
+    assert_reads_int(p, "c", -INT64_MAX, 0, -INT64_MAX);
     assert_ok(p);
 }
 
 static void query_int(void **state)
 {
     params *p = from_query(state, "limit=25&neg=-4&zero=0");
-    int64_t v = 0;
-    assert_true(param_int(p, "limit", 1, 100, &v));
-    assert_int_equal(v, 25);
-    assert_true(param_int(p, "neg", -10, 10, &v));
-    assert_int_equal(v, -4);
-    assert_true(param_int(p, "zero", 0, 0, &v));
-    assert_int_equal(v, 0);
+    assert_reads_int(p, "limit", 1, 100, 25);
+    assert_reads_int(p, "neg", -10, 10, -4);
+    assert_reads_int(p, "zero", 0, 0, 0);
     assert_ok(p);
 }
 
 static void query_int_rejects_non_integers(void **state)
 {
     params *p = from_query(state, "a=abc&b=1.5&c=5abc&d=--1&e=%2F&f=1%2C000");
-    const char *keys[] = {"a", "b", "c", "d", "e", "f"};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-        int64_t v = 77;
-        if (param_int(p, keys[i], -1000000, 1000000, &v))
-            fail_msg("%s accepted as an integer (%lld)", keys[i], (long long)v);
-        assert_int_equal(v, 77);
-    }
+    const char *const *keys = KEYS("a", "b", "c", "d", "e", "f");
+    assert_ints_refused(p, keys, -1000000, 1000000);
     assert_invalid_input(p);
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        assert_int_equal(nerrors_of(p, keys[i]), 1);
+    assert_one_problem_each(p, keys);
     assert_true(error_mentions(p, "b", "integer"));
 }
 
 static void query_int_out_of_range(void **state)
 {
     params *p = from_query(state, "a=0&b=101&c=-1");
-    int64_t v = 77;
-    assert_false(param_int(p, "a", 1, 100, &v));
-    assert_false(param_int(p, "b", 1, 100, &v));
-    assert_false(param_int(p, "c", 1, 100, &v));
-    assert_int_equal(v, 77);
+    assert_ints_refused(p, KEYS("a", "b", "c"), 1, 100);
     assert_invalid_input(p);
     assert_true(error_mentions(p, "b", "100"));
 }
@@ -629,16 +636,10 @@ static void query_int_overflowing_values_rejected(void **state)
      * without undefined behaviour (UBSan float-cast-overflow under clang). */
     params *p = from_query(state, "a=1e300&b=-1e300&c=inf&d=nan&e=9223372036854775808"
                                   "&f=99999999999999999999999");
-    const char *keys[] = {"a", "b", "c", "d", "e", "f"};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-        int64_t v = 77;
-        if (param_int(p, keys[i], 1, 100, &v))
-            fail_msg("%s accepted (%lld)", keys[i], (long long)v);
-        assert_int_equal(v, 77);
-    }
+    const char *const *keys = KEYS("a", "b", "c", "d", "e", "f");
+    assert_ints_refused(p, keys, 1, 100);
     assert_invalid_input(p);
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        assert_int_equal(nerrors_of(p, keys[i]), 1);
+    assert_one_problem_each(p, keys);
 }
 
 static void query_int_blank_is_not_given(void **state)
@@ -656,11 +657,8 @@ static void json_time(void **state)
 {
     params *p = from_json(state, "{\"at\": \"2026-01-31T12:00:00Z\", "
                                  "\"frac\": \"1970-01-01T00:00:01.5+00:00\"}");
-    int64_t t = 0;
-    assert_true(param_time(p, "at", &t));
-    assert_int_equal(t, INT64_C(1769860800000));
-    assert_true(param_time(p, "frac", &t));
-    assert_int_equal(t, 1500);
+    assert_reads_time(p, "at", INT64_C(1769860800000));
+    assert_reads_time(p, "frac", 1500);
     assert_ok(p);
 }
 
@@ -669,16 +667,12 @@ static void json_time_rejected(void **state)
     params *p = from_json(state, "{\"a\": \"yesterday\", \"b\": \"2026-02-30T00:00:00Z\", "
                                  "\"c\": 1769860800000, \"d\": \"2026-01-31T12:00:00\"}");
     int64_t t = 77;
-    assert_false(param_time(p, "a", &t));
-    assert_false(param_time(p, "b", &t));
-    assert_false(param_time(p, "c", &t));
-    assert_false(param_time(p, "d", &t));
+    for (const char *const *k = KEYS("a", "b", "c", "d"); *k; k++)
+        assert_false(param_time(p, *k, &t));
     assert_int_equal(t, 77);
     assert_invalid_input(p);
-    assert_true(error_mentions(p, "a", "ISO 8601"));
-    assert_int_equal(nerrors_of(p, "b"), 1);
-    assert_true(error_mentions(p, "c", "string"));
-    assert_int_equal(nerrors_of(p, "d"), 1);
+    assert_mentions(p, MENTIONS({"a", "ISO 8601"}, {"c", "string"}));
+    assert_one_problem_each(p, KEYS("b", "d"));
 }
 
 static void query_time(void **state)
@@ -701,33 +695,28 @@ static void query_time(void **state)
 static void json_present(void **state)
 {
     params *p = from_json(state, "{\"f\": false, \"z\": 0, \"e\": \"\", \"a\": [], \"n\": null}");
-    assert_true(param_present(p, "f"));
-    assert_true(param_present(p, "z"));
-    assert_true(param_present(p, "e"));
-    assert_true(param_present(p, "a"));
-    assert_false(param_present(p, "n"));
-    assert_false(param_present(p, "missing"));
+    assert_presence(p, KEYS("f", "z", "e", "a"), KEYS("n", "missing"));
 }
 
 static void query_present(void **state)
 {
     params *p = from_query(state, "a=1&b=&c");
-    assert_true(param_present(p, "a"));
-    assert_true(param_present(p, "b"));
-    assert_true(param_present(p, "c"));
-    assert_false(param_present(p, "d"));
+    assert_presence(p, KEYS("a", "b", "c"), KEYS("d"));
 }
 
 /* ---- params_check ---- */
 
+/* A JSON body, and then a query string, each check without a problem. */
+static void assert_both_ok(void **state, const char *json, const char *query)
+{
+    assert_ok(from_json(state, json));
+    fx_reset(state);
+    assert_ok(from_query(state, query));
+}
+
 static void check_nothing_sent(void **state)
 {
-    params *p = from_json(state, "{}");
-    assert_ok(p);
-    fx *f = *state;
-    params_free(f->p);
-    p = from_query(state, "");
-    assert_ok(p);
+    assert_both_ok(state, "{}", "");
 }
 
 static void check_unknown_json_key(void **state)
@@ -770,14 +759,7 @@ static void check_unknown_repeated_query_key_reported_once(void **state)
 
 static void check_underscore_keys_ignored(void **state)
 {
-    params *p = from_json(state, "{\"_meta\": 1, \"__x\": {}, \"_\": null}");
-    assert_ok(p);
-    fx *f = *state;
-    params_free(f->p);
-    json_decref(f->body);
-    f->body = NULL;
-    p = from_query(state, "_=123&_cache=abc");
-    assert_ok(p);
+    assert_both_ok(state, "{\"_meta\": 1, \"__x\": {}, \"_\": null}", "_=123&_cache=abc");
 }
 
 static void check_collects_every_problem(void **state)
@@ -794,12 +776,8 @@ static void check_collects_every_problem(void **state)
     assert_false(param_time(p, "since", &v));
     assert_true(param_bool(p, "good", &b));
     assert_invalid_input(p);
-    json_t *all = params_validation_errors(p);
-    const char *expect[] = {"name", "ids", "limit", "since", "colour", "size"};
-    for (size_t i = 0; i < sizeof expect / sizeof *expect; i++)
-        if (nerrors_of(p, expect[i]) != 1)
-            fail_msg("expected one problem for %s", expect[i]);
-    assert_int_equal(json_object_size(all), sizeof expect / sizeof *expect);
+    assert_one_problem_each(p, KEYS("name", "ids", "limit", "since", "colour", "size"));
+    assert_int_equal(json_object_size(params_validation_errors(p)), 6);
     assert_null(errors_of(p, "good"));
     assert_null(errors_of(p, "_ok"));
 }
@@ -814,10 +792,7 @@ static void check_collects_every_query_problem(void **state)
     assert_false(param_bool(p, "flag", &b));
     assert_false(param_str_list(p, "ids", &l));
     assert_invalid_input(p);
-    assert_int_equal(nerrors_of(p, "limit"), 1);
-    assert_int_equal(nerrors_of(p, "flag"), 1);
-    assert_int_equal(nerrors_of(p, "ids"), 1);
-    assert_int_equal(nerrors_of(p, "extra"), 1);
+    assert_one_problem_each(p, KEYS("limit", "flag", "ids", "extra"));
     assert_int_equal(json_object_size(params_validation_errors(p)), 4);
 }
 
@@ -865,8 +840,7 @@ static void check_is_repeatable(void **state)
     assert_true(param_str(p, "name", &s));
     assert_ok(p);
     assert_ok(p);
-    fx *f = *state;
-    params_free(f->p);
+    fx_reset(state);
     p = from_query(state, "name=x");
     assert_true(param_str(p, "name", &s));
     assert_ok(p);

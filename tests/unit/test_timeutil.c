@@ -1,15 +1,8 @@
 /* Unit tests for core/timeutil: milliseconds since the epoch to and from
  * ISO 8601 / RFC 3339 text, and the clock. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include <cmocka.h>
+#include "unit_fixtures.h"
 
 #include "core/timeutil.h"
 
@@ -90,7 +83,7 @@ static void format_fits_extremes(void **state)
     /* ISO8601_LEN has room for any int64: no overflow, NUL-terminated. */
     (void)state;
     const int64_t v[] = {INT64_MAX, INT64_MIN, INT64_MAX / 1000 * 1000, -(INT64_C(1) << 52)};
-    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+    for (size_t i = 0; i < COUNT_OF(v); i++) {
         char out[ISO8601_LEN + 8];
         memset(out, '#', sizeof out);
         time_format_iso8601(v[i], out);
@@ -258,7 +251,7 @@ static void round_trip(void **state)
                              S(-62135596800), S(1795370095) + 123};
     char text[ISO8601_LEN];
     int64_t back;
-    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+    for (size_t i = 0; i < COUNT_OF(fixed); i++) {
         time_format_iso8601(fixed[i], text);
         assert_true(time_parse_iso8601(text, &back));
         if (back != fixed[i])
@@ -285,7 +278,7 @@ static void round_trip_text(void **state)
     (void)state;
     const char *texts[] = {"2026-11-22T17:54:55.123Z", "1969-12-31T23:59:59.999Z",
                            "2000-02-29T12:34:56.789Z", "1970-01-01T00:00:00.000Z"};
-    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+    for (size_t i = 0; i < COUNT_OF(texts); i++) {
         int64_t ms;
         char out[ISO8601_LEN];
         assert_true(time_parse_iso8601(texts[i], &ms));

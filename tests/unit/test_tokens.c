@@ -1,43 +1,11 @@
 /* Unit tests for auth/tokens: the shapes of fresh API keys, client session
  * tokens and publishable keys, classification by prefix, keyed lookup
  * hashes, sealing for tokens at rest, and constant-time comparison. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <sodium.h>
+#include "unit_fixtures.h"
 
 #include "auth/tokens.h"
 
 static const char BASE62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return sodium_init() < 0 ? -1 : 0;
-}
-
-static int arena_setup(void **state)
-{
-    arena *a = malloc(sizeof *a);
-    if (!a)
-        return -1;
-    arena_init(a);
-    *state = a;
-    return 0;
-}
-
-static int arena_teardown(void **state)
-{
-    arena_free(*state);
-    free(*state);
-    return 0;
-}
 
 static void keys_from_byte(unsigned char b, token_keys *k)
 {
@@ -62,6 +30,20 @@ static void assert_base62(const char *s, size_t n)
 
 /* ---- formats ---- */
 
+/* 200 fresh tokens from mint: prefix, then random_len base62 characters. */
+static void assert_fresh_tokens(arena *a, char *(*mint)(arena *), const char *prefix,
+                                size_t random_len)
+{
+    size_t plen = strlen(prefix);
+    for (int i = 0; i < 200; i++) {
+        const char *t = mint(a);
+        assert_non_null(t);
+        assert_int_equal(strlen(t), plen + random_len);
+        assert_memory_equal(t, prefix, plen);
+        assert_base62(t + plen, random_len);
+    }
+}
+
 static void api_key_format(void **state)
 {
     arena *a = *state;
@@ -78,26 +60,12 @@ static void api_key_format(void **state)
 
 static void client_session_token_format(void **state)
 {
-    arena *a = *state;
-    for (int i = 0; i < 200; i++) {
-        const char *t = token_new_client_session(a);
-        assert_non_null(t);
-        assert_int_equal(strlen(t), 10 + 40);
-        assert_memory_equal(t, "seam_cst1_", 10);
-        assert_base62(t + 10, 40);
-    }
+    assert_fresh_tokens(*state, token_new_client_session, "seam_cst1_", 40);
 }
 
 static void publishable_key_format(void **state)
 {
-    arena *a = *state;
-    for (int i = 0; i < 200; i++) {
-        const char *t = token_new_publishable_key(a);
-        assert_non_null(t);
-        assert_int_equal(strlen(t), 9 + 32);
-        assert_memory_equal(t, "seam_pk1_", 9);
-        assert_base62(t + 9, 32);
-    }
+    assert_fresh_tokens(*state, token_new_publishable_key, "seam_pk1_", 32);
 }
 
 static void prefixes_match_header(void **state)
@@ -246,9 +214,17 @@ static void classify_overly_long(void **state)
 static bool is_lower_hex(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+        if (!is_lower_hex_digit(s[i]))
             return false;
     return true;
+}
+
+/* The lookup hash of t with k, in the arena. */
+static const char *hash_of(arena *a, const token_keys *k, const char *t)
+{
+    char h[TOKEN_HASH_HEX_LEN];
+    token_hash(k, t, h);
+    return arena_strdup(a, h);
 }
 
 static void hash_shape_and_determinism(void **state)
@@ -258,18 +234,15 @@ static void hash_shape_and_determinism(void **state)
     keys_from_byte(7, &k);
     keys_from_byte(7, &k2);
     const char *t = token_new_api_key(a);
-    char h1[TOKEN_HASH_HEX_LEN], h2[TOKEN_HASH_HEX_LEN], h3[TOKEN_HASH_HEX_LEN];
-    token_hash(&k, t, h1);
-    token_hash(&k, t, h2);
-    token_hash(&k2, t, h3);
+    const char *h1 = hash_of(a, &k, t);
     assert_int_equal(strlen(h1), 64);
     assert_true(is_lower_hex(h1, 64));
-    assert_string_equal(h1, h2);
-    assert_string_equal(h1, h3);
+    assert_string_equal(h1, hash_of(a, &k, t));
+    assert_string_equal(h1, hash_of(a, &k2, t));
     /* hashing an empty string is defined too */
-    token_hash(&k, "", h2);
-    assert_int_equal(strlen(h2), 64);
-    assert_string_not_equal(h1, h2);
+    const char *empty = hash_of(a, &k, "");
+    assert_int_equal(strlen(empty), 64);
+    assert_string_not_equal(h1, empty);
 }
 
 static void hash_depends_on_secret_and_token(void **state)
@@ -279,14 +252,11 @@ static void hash_depends_on_secret_and_token(void **state)
     keys_from_byte(1, &k1);
     keys_from_byte(2, &k2);
     const char *t = token_new_client_session(a);
-    char h1[TOKEN_HASH_HEX_LEN], h2[TOKEN_HASH_HEX_LEN], h3[TOKEN_HASH_HEX_LEN];
-    token_hash(&k1, t, h1);
-    token_hash(&k2, t, h2);
-    assert_string_not_equal(h1, h2);
+    const char *h1 = hash_of(a, &k1, t);
+    assert_string_not_equal(h1, hash_of(a, &k2, t));
     char *t2 = arena_strdup(a, t);
     t2[strlen(t2) - 1] = t2[strlen(t2) - 1] == 'a' ? 'b' : 'a';
-    token_hash(&k1, t2, h3);
-    assert_string_not_equal(h1, h3);
+    assert_string_not_equal(h1, hash_of(a, &k1, t2));
     /* not the plain, unkeyed BLAKE2b of the token */
     unsigned char raw[32];
     char plain[65];
@@ -319,7 +289,7 @@ static void seal_round_trip(void **state)
     keys_from_byte(9, &k);
     const char *tokens[] = {token_new_client_session(a), token_new_api_key(a), "x", "",
                             "with spaces and ünïcode"};
-    for (size_t i = 0; i < sizeof tokens / sizeof *tokens; i++) {
+    for (size_t i = 0; i < COUNT_OF(tokens); i++) {
         char *sealed = token_seal(a, &k, tokens[i]);
         assert_non_null(sealed);
         char *opened = token_unseal(a, &k, sealed);
@@ -402,14 +372,12 @@ static void unseal_garbage_fails(void **state)
     const char *garbage[] = {"", "A", "AA", "not base64!", "seam_cst1_abc", "====",
                              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
                              "+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/+/"};
-    for (size_t i = 0; i < sizeof garbage / sizeof *garbage; i++)
+    for (size_t i = 0; i < COUNT_OF(garbage); i++)
         if (token_unseal(a, &k, garbage[i]))
             fail_msg("garbage '%s' unsealed", garbage[i]);
     /* nonce and MAC only, no message: long enough to parse, but forged */
     unsigned char box[crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES] = {0};
-    char text[sodium_base64_ENCODED_LEN(sizeof box, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-    sodium_bin2base64(text, sizeof text, box, sizeof box, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    assert_null(token_unseal(a, &k, text));
+    assert_null(token_unseal(a, &k, b64url_encode(a, box, sizeof box)));
 }
 
 /* ---- comparison ---- */
@@ -427,32 +395,30 @@ static void equal_compares_whole_strings(void **state)
     assert_false(token_equal("x", ""));
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, arena_setup, arena_teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(api_key_format),
-        T(client_session_token_format),
-        T(publishable_key_format),
-        T(prefixes_match_header),
-        T(tokens_unique),
-        T(tokens_use_whole_alphabet),
-        T(classify_fresh_tokens),
-        T(classify_every_fresh_api_key),
-        T(classify_by_prefix),
-        T(classify_malformed),
-        T(classify_overly_long),
-        T(hash_shape_and_determinism),
-        T(hash_depends_on_secret_and_token),
-        T(derived_keys_independent),
-        T(seal_round_trip),
-        T(sealed_text_is_url_safe_and_hides_token),
-        T(seal_twice_differs),
-        T(unseal_with_other_keys_fails),
-        T(unseal_tampered_fails),
-        T(unseal_garbage_fails),
-        T(equal_compares_whole_strings),
+        ARENA_TEST(api_key_format),
+        ARENA_TEST(client_session_token_format),
+        ARENA_TEST(publishable_key_format),
+        ARENA_TEST(prefixes_match_header),
+        ARENA_TEST(tokens_unique),
+        ARENA_TEST(tokens_use_whole_alphabet),
+        ARENA_TEST(classify_fresh_tokens),
+        ARENA_TEST(classify_every_fresh_api_key),
+        ARENA_TEST(classify_by_prefix),
+        ARENA_TEST(classify_malformed),
+        ARENA_TEST(classify_overly_long),
+        ARENA_TEST(hash_shape_and_determinism),
+        ARENA_TEST(hash_depends_on_secret_and_token),
+        ARENA_TEST(derived_keys_independent),
+        ARENA_TEST(seal_round_trip),
+        ARENA_TEST(sealed_text_is_url_safe_and_hides_token),
+        ARENA_TEST(seal_twice_differs),
+        ARENA_TEST(unseal_with_other_keys_fails),
+        ARENA_TEST(unseal_tampered_fails),
+        ARENA_TEST(unseal_garbage_fails),
+        ARENA_TEST(equal_compares_whole_strings),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, sodium_group_setup, NULL);
 }
