@@ -36,6 +36,8 @@ static const option_def OPTIONS[] = {
     {"--client-session-lifetime", "LATCHKEY_CLIENT_SESSION_LIFETIME", OPT_UINT,
      OFF(client_session_lifetime_seconds),
      "seconds a client session lives when created without expires_at (86400)"},
+    {"--action-delay-ms", "LATCHKEY_ACTION_DELAY_MS", OPT_UINT, OFF(action_delay_ms),
+     "milliseconds a device takes to act on a lock or unlock (300)"},
     {"--name", "LATCHKEY_NAME", OPT_STR, OFF(name), "name (workspace create, api-key create)"},
     {"--workspace", "LATCHKEY_WORKSPACE", OPT_STR, OFF(workspace_id), "workspace id (api-key create)"},
     {"--sandbox", "LATCHKEY_SANDBOX", OPT_BOOL, OFF(sandbox), "make a sandbox workspace"},
@@ -78,6 +80,7 @@ bool config_load(config *cfg, int argc, char **argv, int first, char *why, size_
         .connection_limit = 10000,
         .timeout_seconds = 10,
         .client_session_lifetime_seconds = 86400,
+        .action_delay_ms = 300,
     };
     const size_t n = sizeof OPTIONS / sizeof *OPTIONS;
     for (size_t i = 0; i < n; i++) {

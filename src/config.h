@@ -17,6 +17,7 @@ typedef struct config {
     unsigned connection_limit;
     unsigned timeout_seconds;
     unsigned client_session_lifetime_seconds;
+    unsigned action_delay_ms;
     /* admin commands */
     const char *name;
     const char *workspace_id;

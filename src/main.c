@@ -15,6 +15,7 @@
 #include "auth/secret.h"
 #include "config.h"
 #include "http/server.h"
+#include "jobs/action_worker.h"
 
 typedef struct app {
     config cfg;
@@ -186,11 +187,16 @@ static int cmd_serve(app *ap)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    action_worker *actions = action_worker_start(ap->store);
+    if (!actions)
+        return fail("serve", "cannot start the action worker");
     api_server api = {
         .store = ap->store,
         .keys = ap->keys,
         .public_url = public_url,
         .client_session_lifetime_ms = (int64_t)cfg->client_session_lifetime_seconds * 1000,
+        .actions = actions,
+        .action_delay_ms = cfg->action_delay_ms,
     };
     http_config hc = {
         .host = cfg->host,
@@ -205,8 +211,10 @@ static int cmd_serve(app *ap)
     };
     char why[512];
     http_server *http = http_start(&hc, &api, why, sizeof why);
-    if (!http)
+    if (!http) {
+        action_worker_stop(actions);
         return fail("serve", why);
+    }
     fprintf(stderr, "latchkey: listening on http://%s:%u (public URL %s)\n", cfg->host,
             http_port(http), public_url);
     int sig = 0;
@@ -214,6 +222,7 @@ static int cmd_serve(app *ap)
     fprintf(stderr, "latchkey: %s, finishing requests in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_stop(http, 10000);
+    action_worker_stop(actions); /* attempts still pending stay in the store */
     fprintf(stderr, "latchkey: stopped\n");
     return 0;
 }

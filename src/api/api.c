@@ -24,6 +24,7 @@ static void add_header(api_response *res, const char *name, const char *value)
 static void respond_json(api_response *res, int status, json_t *body)
 {
     res->status = status;
+    res->content_type = "application/json; charset=utf-8";
     res->body = json_dumps(body, JSON_COMPACT);
     res->body_len = res->body ? strlen(res->body) : 0;
     json_decref(body);
@@ -37,6 +38,45 @@ static void respond_error(api_response *res, err e, params *p)
     if (validation && e.type && strcmp(e.type, "invalid_input") == 0)
         json_object_set(error, "validation_errors", validation);
     respond_json(res, err_http_status(e.kind), json_pack("{s:o,s:b}", "error", error, "ok", 0));
+}
+
+static bool is_form(const api_request *req)
+{
+    return req->content_type &&
+           strncmp(req->content_type, "application/x-www-form-urlencoded", 33) == 0;
+}
+
+/* A page's parameters: the query string and the posted form, together. */
+static params *read_page_params(const api_request *req)
+{
+    size_t n = req->nquery, cap = req->nquery;
+    api_kv *kv = arena_alloc(req->a, (cap ? cap : 1) * sizeof *kv);
+    if (n)
+        memcpy(kv, req->query, n * sizeof *kv);
+    if (is_form(req))
+        form_decode(req->a, req->body, req->body_len, &kv, &n, &cap);
+    return params_from_query(req->a, kv, n);
+}
+
+static void respond_page(api_response *res, const api_call *c)
+{
+    if (c->redirect) {
+        res->status = 303;
+        add_header(res, "Location", c->redirect);
+        res->body = strdup("");
+    } else {
+        res->status = c->html_status ? c->html_status : 200;
+        res->body = strdup(c->html ? c->html : "");
+    }
+    res->body_len = strlen(res->body);
+    res->content_type = "text/html; charset=utf-8";
+    /* The URL carries the webview's token: no referrer, no caching, and
+     * nothing loaded from anywhere. */
+    add_header(res, "Referrer-Policy", "no-referrer");
+    add_header(res, "Cache-Control", "no-store");
+    add_header(res, "X-Content-Type-Options", "nosniff");
+    add_header(res, "Content-Security-Policy",
+               "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'");
 }
 
 /* The parameters of the request: the query string for GET, and for DELETE
@@ -110,11 +150,11 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
     }
     c.auth = &auth;
     json_t *body = NULL;
-    c.p = read_params(req, &body, &e);
+    c.p = r->page ? read_page_params(req) : read_params(req, &body, &e);
     if (c.p) {
         e = r->handler(&c);
         /* A handler that succeeded must have checked its parameters. */
-        if (!err_failed(e) && err_failed(params_check(c.p))) {
+        if (!err_failed(e) && !r->page && err_failed(params_check(c.p))) {
             fprintf(stderr, "latchkey: %s did not check its parameters\n", r->path);
             e = err_make(ERR_INTERNAL, "internal_error", "Parameters were not checked.");
         }
@@ -122,6 +162,8 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
     if (err_failed(e)) {
         json_decref(c.out);
         respond_error(res, e, c.p);
+    } else if (r->page) {
+        respond_page(res, &c);
     } else {
         json_t *out = c.out ? c.out : json_object();
         json_object_set_new(out, "ok", json_true());

@@ -12,12 +12,16 @@
 #include "core/arena.h"
 #include "store/store.h"
 
+struct action_worker;
+
 /* Long-lived state shared by every request. */
 typedef struct api_server {
     store *store;
     token_keys keys;
-    const char *public_url;          /* base of next_page_url, no trailing '/' */
+    const char *public_url;          /* base of URLs we hand out, no trailing '/' */
     int64_t client_session_lifetime_ms;
+    struct action_worker *actions;   /* completes action attempts */
+    int64_t action_delay_ms;         /* how long after creation an attempt is due */
 } api_server;
 
 typedef struct api_kv {
@@ -33,15 +37,17 @@ typedef struct api_request {
     size_t nquery;
     const char *body;
     size_t body_len;
+    const char *content_type; /* of the body, or NULL */
     auth_headers creds;
 } api_request;
 
-enum { API_MAX_HEADERS = 4 };
+enum { API_MAX_HEADERS = 8 };
 
 typedef struct api_response {
     int status;
-    char *body; /* malloc'd JSON; the caller frees it */
+    char *body; /* malloc'd; the caller frees it */
     size_t body_len;
+    const char *content_type;
     struct {
         const char *name, *value;
     } headers[API_MAX_HEADERS];

@@ -312,5 +312,7 @@ err client_sessions_delete(api_call *c)
         return e;
     if (!store_client_session_delete(c->srv->store, c->auth->workspace_id, id, &e))
         return err_failed(e) ? e : not_found();
-    return ERR_NONE;
+    return store_event_record(c->srv->store, (store_event){.workspace_id = c->auth->workspace_id,
+                                                           .event_type = "client_session.deleted",
+                                                           .client_session_id = id});
 }

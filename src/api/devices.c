@@ -4,14 +4,14 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "api/handler.h"
-#include "api/pagination.h"
+#include "api/devices.h"
+#include "api/listing.h"
+#include "api/metadata.h"
 #include "api/render.h"
 #include "core/device_types.h"
+#include "providers/provider.h"
 
-enum { DEVICES_DEFAULT_LIMIT = 500, DEVICES_MAX_LIMIT = 10000 };
-
-static err device_not_found(void)
+err device_not_found(void)
 {
     return err_make(ERR_NOT_FOUND, "device_not_found", "Device not found.");
 }
@@ -32,6 +32,21 @@ err devices_get(api_call *c)
         return err_failed(e) ? e : device_not_found();
     c->out = json_pack("{s:o}", "device", render_device(&d));
     return ERR_NONE;
+}
+
+/* The items of `list` that are also in `within`. */
+static const str_list *intersect(api_call *c, const str_list *list, const str_list *within)
+{
+    str_list *out = arena_zalloc(c->a, sizeof *out);
+    const char **items = arena_alloc(c->a, (list->count + 1) * sizeof *items);
+    for (size_t i = 0; i < list->count; i++)
+        for (size_t j = 0; j < within->count; j++)
+            if (strcmp(list->items[i], within->items[j]) == 0) {
+                items[out->count++] = list->items[i];
+                break;
+            }
+    out->items = items;
+    return out;
 }
 
 /* A filter given both as `single` and as `plural`: the items of the list
@@ -63,69 +78,170 @@ static void check_device_types(api_call *c, const char *key, const str_list *typ
                                                   types->items[i]));
 }
 
-err devices_list(api_call *c)
+/* The filters devices/list and locks/list share, into f and the listing;
+ * types_within narrows device types to a category's (locks). */
+static void read_device_filters(api_call *c, listing *l, store_device_filter *f,
+                                const char **uik, const str_list *types_within)
 {
-    str_list device_ids, account_ids, types;
-    const char *account_id = NULL, *type = NULL, *manufacturer = NULL, *uik = NULL;
-    bool has_ids = param_str_list(c->p, "device_ids", &device_ids);
-    bool has_accounts = param_str_list(c->p, "connected_account_ids", &account_ids);
-    bool has_types = param_str_list(c->p, "device_types", &types);
+    str_list *device_ids = arena_zalloc(c->a, sizeof *device_ids);
+    str_list *account_ids = arena_zalloc(c->a, sizeof *account_ids);
+    str_list *types = arena_zalloc(c->a, sizeof *types);
+    const char *account_id = NULL, *type = NULL;
+    bool has_ids = param_str_list(c->p, "device_ids", device_ids);
+    bool has_accounts = param_str_list(c->p, "connected_account_ids", account_ids);
+    bool has_types = param_str_list(c->p, "device_types", types);
     param_nonempty_str(c->p, "connected_account_id", &account_id);
     param_nonempty_str(c->p, "device_type", &type);
-    param_nonempty_str(c->p, "manufacturer", &manufacturer);
-    param_nonempty_str(c->p, "user_identifier_key", &uik);
+    param_nonempty_str(c->p, "manufacturer", &f->manufacturer);
+    param_nonempty_str(c->p, "user_identifier_key", uik);
+    param_nonempty_str(c->p, "connect_webview_id", &f->connect_webview_id);
+    param_nonempty_str(c->p, "search", &f->search);
+    param_time(c->p, "created_before", &f->created_before);
+    f->metadata = metadata_filter_read(c, "custom_metadata_has");
     if (has_types)
-        check_device_types(c, "device_types", &types);
+        check_device_types(c, "device_types", types);
     if (type && !device_type_is_known(type))
         param_reject(c->p, "device_type", arena_sprintf(c->a, "Unknown device type '%s'", type));
 
-    /* The filters, canonically, for the cursor and next_page_url. */
-    page_filters pf;
-    page_filters_init(&pf, c->a);
+    page_filters *pf = &l->filters;
     if (has_ids)
-        page_filters_add_list(&pf, "device_ids", &device_ids);
+        page_filters_add_list(pf, "device_ids", device_ids);
     if (has_accounts)
-        page_filters_add_list(&pf, "connected_account_ids", &account_ids);
+        page_filters_add_list(pf, "connected_account_ids", account_ids);
     if (has_types)
-        page_filters_add_list(&pf, "device_types", &types);
+        page_filters_add_list(pf, "device_types", types);
     const struct {
         const char *key, *value;
     } singles[] = {{"connected_account_id", account_id}, {"device_type", type},
-                   {"manufacturer", manufacturer}, {"user_identifier_key", uik}};
+                   {"manufacturer", f->manufacturer},    {"user_identifier_key", *uik},
+                   {"connect_webview_id", f->connect_webview_id}, {"search", f->search}};
     for (size_t i = 0; i < sizeof singles / sizeof *singles; i++)
         if (singles[i].value)
-            page_filters_add(&pf, singles[i].key, singles[i].value);
+            page_filters_add(pf, singles[i].key, singles[i].value);
+    if (f->created_before)
+        page_filters_add(pf, "created_before", arena_sprintf(c->a, "%lld", (long long)f->created_before));
+    listing_add_metadata(l, c, f->metadata);
 
+    f->device_ids = has_ids ? device_ids : NULL;
+    f->connected_account_ids = combine_filter(c, account_id, has_accounts, account_ids);
+    f->device_types = combine_filter(c, type, has_types, types);
+    if (types_within)
+        f->device_types = f->device_types ? intersect(c, f->device_types, types_within)
+                                          : types_within;
+}
+
+static json_t *render_device_row(api_call *c, const void *row)
+{
+    (void)c;
+    return render_device(row);
+}
+
+/* devices/list, and locks/list with the lock types. */
+err list_devices(api_call *c, const char *key, const str_list *types_within)
+{
+    listing l;
+    listing_init(&l, c);
+    store_device_filter f = {0};
+    const char *uik = NULL;
+    read_device_filters(c, &l, &f, &uik, types_within);
     store_scope scope = api_scope(c, uik);
-    const char *scope_key = api_scope_key(c, &scope);
-    page_request page;
-    pagination_read(c->p, &pf, scope_key, DEVICES_DEFAULT_LIMIT, DEVICES_MAX_LIMIT, &page);
-    err e = params_check(c->p);
+    store_page sp;
+    err e = listing_begin(&l, c, &scope, &sp);
     if (err_failed(e))
         return e;
-
-    store_device_filter f = {
-        .device_ids = has_ids ? &device_ids : NULL,
-        .connected_account_ids = combine_filter(c, account_id, has_accounts, &account_ids),
-        .device_types = combine_filter(c, type, has_types, &types),
-        .manufacturer = manufacturer,
-    };
-    /* One more than the page tells whether a next page exists. */
-    store_page sp = {.after_seq = page.after, .limit = (size_t)page.limit + 1};
     store_device *rows = NULL;
     size_t n = 0;
     e = store_device_list(c->srv->store, c->a, &scope, &f, &sp, &rows, &n);
     if (err_failed(e))
         return e;
-    bool has_next = n > (size_t)page.limit;
-    if (has_next)
-        n = (size_t)page.limit;
+    listing_respond(&l, c, key, rows, n, sizeof *rows, render_device_row);
+    return ERR_NONE;
+}
+
+err devices_list(api_call *c) { return list_devices(c, "devices", NULL); }
+
+/* device_id, required, for the routes that act on one device. */
+const char *read_device_id(api_call *c)
+{
+    const char *id = NULL;
+    if (!param_nonempty_str(c->p, "device_id", &id) && !param_present(c->p, "device_id"))
+        param_reject(c->p, "device_id", "Required");
+    return id;
+}
+
+err devices_update(api_call *c)
+{
+    const char *id = read_device_id(c), *name = NULL;
+    json_t *metadata = NULL;
+    param_str(c->p, "name", &name);
+    metadata_read(c, "custom_metadata", true, &metadata);
+    err e = params_check(c->p);
+    store_scope scope = api_scope(c, NULL);
+    store_device d;
+    if (!err_failed(e) && !store_device_get(c->srv->store, c->a, &scope, id, NULL, &d, &e) &&
+        !err_failed(e))
+        e = device_not_found();
+    if (!err_failed(e)) {
+        const char *merged = metadata ? metadata_merge(c->a, d.custom_metadata, metadata) : NULL;
+        if (!store_device_update(c->srv->store, &scope, id, name, merged, &e) && !err_failed(e))
+            e = device_not_found();
+    }
+    json_decref(metadata);
+    return e;
+}
+
+err devices_delete(api_call *c)
+{
+    const char *id = read_device_id(c);
+    err e = params_check(c->p);
+    if (err_failed(e))
+        return e;
+    store_scope scope = api_scope(c, NULL);
+    store_device d;
+    if (!store_device_get(c->srv->store, c->a, &scope, id, NULL, &d, &e))
+        return err_failed(e) ? e : device_not_found();
+    if (!store_device_delete(c->srv->store, c->auth->workspace_id, id, &e))
+        return err_failed(e) ? e : device_not_found();
+    return store_event_record(c->srv->store,
+                              (store_event){.workspace_id = d.workspace_id,
+                                            .event_type = "device.deleted",
+                                            .device_id = d.device_id,
+                                            .connected_account_id = d.connected_account_id});
+}
+
+err devices_list_device_providers(api_call *c)
+{
+    static const char *const CATEGORIES[] = {"stable", "consumer_smartlocks", "beta",
+                                             "thermostats", "noise_sensors",
+                                             "access_control_systems", "cameras", "connectors"};
+    const char *category = NULL;
+    if (param_nonempty_str(c->p, "provider_category", &category)) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof CATEGORIES / sizeof *CATEGORIES; i++)
+            known = known || strcmp(category, CATEGORIES[i]) == 0;
+        if (!known)
+            param_reject(c->p, "provider_category", "Unknown provider category");
+    }
+    err e = params_check(c->p);
+    if (err_failed(e))
+        return e;
+    size_t n;
+    const provider *const *all = providers_all(&n);
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, render_device(&rows[i]));
-    const char *base_url = arena_sprintf(c->a, "%s%s", c->srv->public_url, c->path);
-    c->out = json_pack("{s:o,s:o}", "devices", arr, "pagination",
-                       pagination_json(c->a, &pf, scope_key, base_url, &page, has_next,
-                                       n ? rows[n - 1].seq : 0));
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = render_device_provider(
+            all[i], arena_sprintf(c->a, "%s/assets/providers/%s.svg", c->srv->public_url,
+                                  all[i]->name));
+        bool wanted = !category;
+        json_t *cat;
+        size_t j;
+        json_array_foreach(json_object_get(p, "provider_categories"), j, cat)
+            wanted = wanted || strcmp(json_string_value(cat), category) == 0;
+        if (wanted)
+            json_array_append_new(arr, p);
+        else
+            json_decref(p);
+    }
+    c->out = json_pack("{s:o}", "device_providers", arr);
     return ERR_NONE;
 }

@@ -19,6 +19,10 @@ typedef struct api_call {
     const char *path;   /* the route's path, e.g. "/devices/list" */
     int64_t now;
     json_t *out;
+    /* Pages (routes marked `page`) answer with HTML or a redirect instead. */
+    const char *html;
+    int html_status;      /* 200 when 0 */
+    const char *redirect; /* 303 to this URL */
 } api_call;
 
 typedef err (*api_handler)(api_call *c);
@@ -40,5 +44,31 @@ err client_sessions_revoke(api_call *c);
 err client_sessions_delete(api_call *c);
 err devices_get(api_call *c);
 err devices_list(api_call *c);
+err devices_update(api_call *c);
+err devices_delete(api_call *c);
+err devices_list_device_providers(api_call *c);
+err locks_get(api_call *c);
+err locks_list(api_call *c);
+err locks_lock_door(api_call *c);
+err locks_unlock_door(api_call *c);
+err action_attempts_get(api_call *c);
+err action_attempts_list(api_call *c);
+err events_get(api_call *c);
+err events_list(api_call *c);
+err connected_accounts_get(api_call *c);
+err connected_accounts_list(api_call *c);
+err connected_accounts_update(api_call *c);
+err connected_accounts_delete(api_call *c);
+err connect_webviews_create(api_call *c);
+err connect_webviews_get(api_call *c);
+err connect_webviews_list(api_call *c);
+err connect_webviews_delete(api_call *c);
+err user_identities_create(api_call *c);
+err user_identities_get(api_call *c);
+err user_identities_list(api_call *c);
+err user_identities_update(api_call *c);
+err user_identities_delete(api_call *c);
+/* The connect webview's page (web/connect_page.c). */
+err connect_webview_page(api_call *c);
 
 #endif

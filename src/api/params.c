@@ -40,6 +40,54 @@ params *params_from_query(arena *a, const api_kv *kv, size_t n)
     return p;
 }
 
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* '+' is a space, %XX a byte; a malformed escape stays as it is. */
+static char *form_unescape(arena *a, const char *s, size_t len)
+{
+    char *out = arena_alloc(a, len + 1), *o = out;
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+        if (s[i] == '+') {
+            *o++ = ' ';
+        } else if (s[i] == '%' && i + 2 < len && (hi = hex_value(s[i + 1])) >= 0 &&
+                   (lo = hex_value(s[i + 2])) >= 0 && (hi || lo)) { /* never a NUL */
+            *o++ = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+void form_decode(arena *a, const char *body, size_t len, api_kv **kv, size_t *n, size_t *cap)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && body[end] != '&')
+            end++;
+        size_t eq = i;
+        while (eq < end && body[eq] != '=')
+            eq++;
+        if (end > i) {
+            *kv = arena_grow(a, *kv, *n, cap, sizeof **kv);
+            (*kv)[*n].key = form_unescape(a, body + i, eq - i);
+            (*kv)[*n].value = eq < end ? form_unescape(a, body + eq + 1, end - eq - 1) : "";
+            (*n)++;
+        }
+        i = end + 1;
+    }
+}
+
 void params_free(params *p)
 {
     if (p && p->errors)
@@ -312,6 +360,38 @@ bool param_int(params *p, const char *key, int64_t min, int64_t max, int64_t *ou
     }
     *out = v;
     return true;
+}
+
+bool param_object(params *p, const char *key, json_t **out)
+{
+    mark_used(p, key);
+    if (p->body) {
+        json_t *v = json_value(p, key);
+        if (!v)
+            return false;
+        if (!json_is_object(v)) {
+            reject_type(p, key, "object", v);
+            return false;
+        }
+        *out = json_incref(v);
+        return true;
+    }
+    size_t klen = strlen(key);
+    json_t *obj = NULL;
+    for (size_t i = 0; i < p->nkv; i++) {
+        const char *k = p->kv[i].key, *v = p->kv[i].value;
+        if (strncmp(k, key, klen) != 0 || k[klen] != '.' || !k[klen + 1])
+            continue;
+        mark_used(p, k);
+        if (!obj)
+            obj = json_object();
+        json_t *value = strcmp(v, "true") == 0    ? json_true()
+                        : strcmp(v, "false") == 0 ? json_false()
+                                                  : json_string(v);
+        json_object_set_new(obj, k + klen + 1, value);
+    }
+    *out = obj;
+    return obj != NULL;
 }
 
 bool param_time(params *p, const char *key, int64_t *out)

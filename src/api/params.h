@@ -20,6 +20,9 @@ enum { PARAM_MAX_LIST = 1000 };
 
 params *params_from_json(arena *a, json_t *body);
 params *params_from_query(arena *a, const api_kv *kv, size_t n);
+/* Decodes an application/x-www-form-urlencoded body into pairs appended to
+ * *kv (of *n, capacity *cap, in the arena). */
+void form_decode(arena *a, const char *body, size_t len, api_kv **kv, size_t *n, size_t *cap);
 
 bool param_str(params *p, const char *key, const char **out);
 /* A string that must not be empty when given. */
@@ -30,6 +33,9 @@ bool param_bool(params *p, const char *key, bool *out);
 bool param_int(params *p, const char *key, int64_t min, int64_t max, int64_t *out);
 /* An ISO 8601 date-time, as milliseconds since the epoch. */
 bool param_time(params *p, const char *key, int64_t *out);
+/* A JSON object (query: dotted keys, "key.sub=value", with "true"/"false"
+ * read as booleans). *out is a new reference the caller releases. */
+bool param_object(params *p, const char *key, json_t **out);
 /* Whether key was sent at all (with any value but JSON null). */
 bool param_present(params *p, const char *key);
 

@@ -1,6 +1,10 @@
 /* Rendering of workspaces, client sessions and devices (render.h). */
 #include "api/render.h"
 
+#include <string.h>
+
+#include "providers/provider.h"
+
 #include "core/device_types.h"
 #include "core/timeutil.h"
 
@@ -53,8 +57,7 @@ json_t *render_client_session(const store_client_session *cs, const char *token)
     return o;
 }
 
-/* An opaque serialized object from the store, or a new empty object. */
-static json_t *stored_object(const char *text)
+json_t *render_stored_object(const char *text)
 {
     json_t *v = text ? json_loads(text, 0, NULL) : NULL;
     if (!json_is_object(v)) {
@@ -91,7 +94,7 @@ static json_t *capabilities(device_category cat, bool has_battery)
 
 static json_t *device_properties(const store_device *d, device_category cat)
 {
-    json_t *p = stored_object(d->extra_properties);
+    json_t *p = render_stored_object(d->extra_properties);
     json_object_set_new(p, "online", json_boolean(d->online));
     json_object_set_new(p, "name", json_string(d->name));
     json_object_set_new(p, "appearance", json_pack("{s:s}", "name", d->name));
@@ -135,10 +138,147 @@ json_t *render_device(const store_device *d)
     json_object_set_new(o, "errors", json_array());
     json_object_set_new(o, "warnings", json_array());
     json_object_set_new(o, "is_managed", json_true());
-    json_object_set_new(o, "custom_metadata", stored_object(d->custom_metadata));
+    json_object_set_new(o, "custom_metadata", render_stored_object(d->custom_metadata));
     if (cat == DEVICE_LOCK) {
         json_object_set_new(o, "can_remotely_lock", json_boolean(d->can_remotely_lock));
         json_object_set_new(o, "can_remotely_unlock", json_boolean(d->can_remotely_unlock));
     }
     return o;
+}
+
+static json_t *time_or_null(int64_t ms) { return ms ? render_time(ms) : json_null(); }
+
+json_t *render_connected_account(const store_connected_account *ca)
+{
+    const provider *p = provider_find(ca->provider);
+    const char *type_name = p ? p->display_name : ca->provider;
+    const char *display = ca->display_name ? ca->display_name
+                          : ca->user_email ? ca->user_email
+                                           : type_name;
+    json_t *o = json_object();
+    json_object_set_new(o, "connected_account_id", json_string(ca->connected_account_id));
+    json_object_set_new(o, "created_at", render_time(ca->created_at));
+    json_object_set_new(o, "account_type", json_string(ca->provider));
+    json_object_set_new(o, "account_type_display_name", json_string(type_name));
+    json_object_set_new(o, "display_name", json_string(display));
+    if (ca->user_email)
+        json_object_set_new(o, "user_identifier", json_pack("{s:s}", "email", ca->user_email));
+    json_object_set_new(o, "errors", json_array());
+    json_object_set_new(o, "warnings", json_array());
+    json_object_set_new(o, "custom_metadata", render_stored_object(ca->custom_metadata));
+    json_object_set_new(o, "automatically_manage_new_devices", json_true());
+    json_object_set_new(o, "accepted_capabilities",
+                        json_pack("[s]", p && p->category == DEVICE_THERMOSTAT ? "thermostat" : "lock"));
+    return o;
+}
+
+json_t *render_connect_webview(const store_connect_webview *cw, const char *url)
+{
+    json_t *providers = json_array();
+    const char *list = cw->accepted_providers ? cw->accepted_providers : "";
+    while (*list) {
+        const char *comma = strchr(list, ',');
+        size_t n = comma ? (size_t)(comma - list) : strlen(list);
+        json_array_append_new(providers, json_stringn(list, n));
+        list += n + (comma != NULL);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "connect_webview_id", json_string(cw->connect_webview_id));
+    json_object_set_new(o, "workspace_id", json_string(cw->workspace_id));
+    json_object_set_new(o, "created_at", render_time(cw->created_at));
+    json_object_set_new(o, "connected_account_id", str_or_null(cw->connected_account_id));
+    json_object_set_new(o, "url", json_string(url));
+    json_object_set_new(o, "device_selection_mode", json_string(cw->device_selection_mode));
+    json_object_set_new(o, "accepted_providers", providers);
+    json_object_set_new(o, "accepted_capabilities", json_pack("[ss]", "lock", "thermostat"));
+    json_object_set_new(o, "accepted_devices", json_array());
+    json_object_set_new(o, "any_device_allowed", json_true());
+    json_object_set_new(o, "any_provider_allowed", json_false());
+    json_object_set_new(o, "login_successful", json_boolean(cw->login_successful));
+    json_object_set_new(o, "status", json_string(cw->status));
+    json_object_set_new(o, "custom_redirect_url", str_or_null(cw->custom_redirect_url));
+    json_object_set_new(o, "custom_redirect_failure_url", str_or_null(cw->custom_redirect_failure_url));
+    json_object_set_new(o, "custom_metadata", render_stored_object(cw->custom_metadata));
+    json_object_set_new(o, "automatically_manage_new_devices", json_true());
+    json_object_set_new(o, "wait_for_device_creation", json_false());
+    json_object_set_new(o, "authorized_at", time_or_null(cw->authorized_at));
+    json_object_set_new(o, "selected_provider", str_or_null(cw->selected_provider));
+    return o;
+}
+
+json_t *render_action_attempt(const store_action_attempt *aa)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s}", "action_attempt_id", aa->action_attempt_id,
+                          "action_type", aa->action_type, "status",
+                          strcmp(aa->status, "running") == 0 ? "pending" : aa->status);
+    bool success = strcmp(aa->status, "success") == 0;
+    bool failed = strcmp(aa->status, "error") == 0;
+    json_object_set_new(o, "result", success ? json_pack("{s:b}", "was_confirmed_by_device", 1)
+                                             : json_null());
+    json_object_set_new(o, "error", failed ? json_pack("{s:s,s:s}", "type", aa->error_type,
+                                                        "message", aa->error_message)
+                                           : json_null());
+    return o;
+}
+
+json_t *render_event(const store_event *ev)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "event_id", json_string(ev->event_id));
+    json_object_set_new(o, "workspace_id", json_string(ev->workspace_id));
+    json_object_set_new(o, "event_type", json_string(ev->event_type));
+    json_object_set_new(o, "created_at", render_time(ev->created_at));
+    json_object_set_new(o, "occurred_at", render_time(ev->created_at));
+    const struct {
+        const char *key, *value;
+    } ids[] = {{"device_id", ev->device_id},
+               {"connected_account_id", ev->connected_account_id},
+               {"connect_webview_id", ev->connect_webview_id},
+               {"client_session_id", ev->client_session_id},
+               {"action_attempt_id", ev->action_attempt_id}};
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+        if (ids[i].value)
+            json_object_set_new(o, ids[i].key, json_string(ids[i].value));
+    /* action_attempt.<action>.<succeeded|failed>: the attempt's type and status. */
+    if (strncmp(ev->event_type, "action_attempt.", 15) == 0) {
+        const char *action = ev->event_type + 15;
+        bool lock = strncmp(action, "lock_door.", 10) == 0;
+        bool ok = strstr(action, ".succeeded") != NULL;
+        json_object_set_new(o, "action_type", json_string(lock ? "LOCK_DOOR" : "UNLOCK_DOOR"));
+        json_object_set_new(o, "status", json_string(ok ? "success" : "error"));
+    }
+    if (strncmp(ev->event_type, "lock.", 5) == 0)
+        json_object_set_new(o, "method", json_string("remote"));
+    return o;
+}
+
+json_t *render_user_identity(const store_user_identity *ui)
+{
+    const char *display = ui->full_name       ? ui->full_name
+                          : ui->email_address ? ui->email_address
+                          : ui->phone_number  ? ui->phone_number
+                          : ui->user_identity_key ? ui->user_identity_key
+                                                  : "";
+    json_t *o = json_object();
+    json_object_set_new(o, "user_identity_id", json_string(ui->user_identity_id));
+    json_object_set_new(o, "workspace_id", json_string(ui->workspace_id));
+    json_object_set_new(o, "user_identity_key", str_or_null(ui->user_identity_key));
+    json_object_set_new(o, "email_address", str_or_null(ui->email_address));
+    json_object_set_new(o, "phone_number", str_or_null(ui->phone_number));
+    json_object_set_new(o, "full_name", str_or_null(ui->full_name));
+    json_object_set_new(o, "display_name", json_string(display));
+    json_object_set_new(o, "created_at", render_time(ui->created_at));
+    json_object_set_new(o, "errors", json_array());
+    json_object_set_new(o, "warnings", json_array());
+    json_object_set_new(o, "acs_user_ids", json_array());
+    return o;
+}
+
+json_t *render_device_provider(const provider *p, const char *image_url)
+{
+    bool lock = p->category == DEVICE_LOCK;
+    return json_pack("{s:s,s:s,s:s,s:[s,s],s:b,s:b}", "device_provider_name", p->name,
+                     "display_name", p->display_name, "image_url", image_url,
+                     "provider_categories", "stable", lock ? "consumer_smartlocks" : "thermostats",
+                     "can_remotely_lock", lock, "can_remotely_unlock", lock);
 }

@@ -13,5 +13,15 @@ json_t *render_workspace(const store_workspace *w);
 /* token: the session's token in the clear (unsealed by the caller). */
 json_t *render_client_session(const store_client_session *cs, const char *token);
 json_t *render_device(const store_device *d);
+json_t *render_connected_account(const store_connected_account *ca);
+/* url: the webview's URL, with its token (built by the caller). */
+json_t *render_connect_webview(const store_connect_webview *cw, const char *url);
+json_t *render_action_attempt(const store_action_attempt *aa);
+json_t *render_event(const store_event *ev);
+json_t *render_user_identity(const store_user_identity *ui);
+struct provider;
+json_t *render_device_provider(const struct provider *p, const char *image_url);
+/* An opaque serialized object from the store, or a new empty object. */
+json_t *render_stored_object(const char *text);
 
 #endif

@@ -18,6 +18,7 @@ typedef struct route {
     unsigned methods;
     unsigned creds; /* cred_kind bits; 0: no credential needed */
     api_handler handler;
+    bool page;      /* answers HTML; takes query and form fields, ignores others */
 } route;
 
 const route *router_find(const char *path);

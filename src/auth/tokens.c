@@ -60,6 +60,14 @@ char *token_new_publishable_key(arena *a)
     return token_build(a, "seam_pk1", groups, 1);
 }
 
+char *token_new_url_secret(arena *a)
+{
+    char *t = arena_alloc(a, 33);
+    random_base62(t, 32);
+    t[32] = '\0';
+    return t;
+}
+
 static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
 token_kind token_classify(const char *token)

@@ -36,6 +36,8 @@ void token_keys_derive(const unsigned char secret[SERVER_SECRET_LEN], token_keys
 char *token_new_api_key(arena *a);
 char *token_new_client_session(arena *a);
 char *token_new_publishable_key(arena *a);
+/* A secret for a URL (a connect webview's auth_token): 32 base62 characters. */
+char *token_new_url_secret(arena *a);
 
 /* Which credential a string claims to be, by its prefix. */
 token_kind token_classify(const char *token);

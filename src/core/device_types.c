@@ -37,6 +37,10 @@ device_category device_type_category(const char *device_type)
     return DEVICE_UNKNOWN;
 }
 
+size_t device_types_count(void) { return sizeof TYPES / sizeof *TYPES; }
+
+const char *device_type_at(size_t i) { return TYPES[i].type; }
+
 bool device_type_is_known(const char *device_type)
 {
     return device_type_category(device_type) != DEVICE_UNKNOWN;

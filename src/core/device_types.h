@@ -4,6 +4,7 @@
 #define LATCHKEY_DEVICE_TYPES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef enum device_category {
     DEVICE_UNKNOWN = 0,
@@ -16,6 +17,9 @@ typedef enum device_category {
 
 device_category device_type_category(const char *device_type);
 bool device_type_is_known(const char *device_type);
+/* The catalogue, by index. */
+size_t device_types_count(void);
+const char *device_type_at(size_t i);
 /* "August" for "august"; the identifier itself when unknown. */
 const char *manufacturer_display_name(const char *manufacturer);
 

@@ -196,6 +196,7 @@ static enum MHD_Result send_api(http_server *s, struct MHD_Connection *conn, req
         .nquery = q.n,
         .body = st->body,
         .body_len = st->body_len,
+        .content_type = header(conn, "Content-Type"),
         .creds = {
             .authorization = header(conn, "Authorization"),
             .client_session_token = header(conn, "client-session-token"),
@@ -208,7 +209,7 @@ static enum MHD_Result send_api(http_server *s, struct MHD_Connection *conn, req
     api_handle(s->api, &req, &res);
     struct MHD_Response *r = MHD_create_response_from_buffer(res.body_len, res.body,
                                                              MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(r, "Content-Type", res.content_type);
     for (size_t i = 0; i < res.nheaders; i++)
         MHD_add_response_header(r, res.headers[i].name, res.headers[i].value);
     /* Browsers may read answers given to client session tokens and

@@ -34,7 +34,7 @@ typedef struct store_scope {
 } store_scope;
 
 typedef struct str_list {
-    const char **items;
+    const char *const *items;
     size_t count;
 } str_list;
 
@@ -361,6 +361,8 @@ typedef struct store_event {
 } store_event;
 
 err store_event_add(store *s, const store_event *ev);
+/* store_event_add with a fresh event_id and created_at now. */
+err store_event_record(store *s, store_event ev);
 bool store_event_get(store *s, arena *a, const store_scope *scope, const char *event_id,
                      store_event *out, err *e);
 

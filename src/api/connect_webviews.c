@@ -1,0 +1,185 @@
+/* connect_webviews/create, get, list (scoped: a client session sees the
+ * webviews it holds, and those it creates are granted to it) and delete
+ * (API key). The webview's page is web/connect_page.c. */
+#include <string.h>
+
+#include "api/connect_webviews.h"
+#include "api/listing.h"
+#include "api/metadata.h"
+#include "api/render.h"
+#include "core/ids.h"
+#include "providers/provider.h"
+
+static err webview_not_found(void)
+{
+    return err_make(ERR_NOT_FOUND, "connect_webview_not_found", "Connect webview not found.");
+}
+
+const char *connect_webview_url(const api_server *srv, arena *a, const store_connect_webview *cw)
+{
+    const char *token = cw->auth_token_sealed ? token_unseal(a, &srv->keys, cw->auth_token_sealed)
+                                              : NULL;
+    return arena_sprintf(a, "%s/connect_webviews/view?connect_webview_id=%s&auth_token=%s",
+                         srv->public_url, cw->connect_webview_id, token ? token : "");
+}
+
+static json_t *render(api_call *c, const store_connect_webview *cw)
+{
+    return render_connect_webview(cw, connect_webview_url(c->srv, c->a, cw));
+}
+
+static bool is_http_url(const char *s)
+{
+    return (strncmp(s, "http://", 7) == 0 && s[7]) || (strncmp(s, "https://", 8) == 0 && s[8]);
+}
+
+static void read_url(api_call *c, const char *key, const char **out)
+{
+    if (param_nonempty_str(c->p, key, out) && (!is_http_url(*out) || strpbrk(*out, " \r\n\"<>"))) {
+        param_reject(c->p, key, "Expected an http or https URL");
+        *out = NULL;
+    }
+}
+
+/* accepted_providers as a comma-separated list; all providers by default. */
+static const char *read_providers(api_call *c)
+{
+    str_list names;
+    if (!param_str_list(c->p, "accepted_providers", &names)) {
+        size_t n;
+        const provider *const *all = providers_all(&n);
+        const char *list = "";
+        for (size_t i = 0; i < n; i++)
+            list = arena_sprintf(c->a, "%s%s%s", list, i ? "," : "", all[i]->name);
+        return list;
+    }
+    if (names.count == 0)
+        param_reject(c->p, "accepted_providers", "Name at least one provider");
+    const char *list = "";
+    for (size_t i = 0; i < names.count; i++) {
+        if (!provider_find(names.items[i])) {
+            param_reject(c->p, "accepted_providers",
+                         arena_sprintf(c->a, "Unknown provider '%s'", names.items[i]));
+            continue;
+        }
+        list = arena_sprintf(c->a, "%s%s%s", list, *list ? "," : "", names.items[i]);
+    }
+    return list;
+}
+
+typedef struct webview_creation {
+    const store_connect_webview *cw;
+    const char *client_session_id; /* the creating session, or NULL */
+} webview_creation;
+
+static err create_webview(store *s, void *ctx)
+{
+    const webview_creation *w = ctx;
+    err e = store_connect_webview_create(s, w->cw);
+    if (err_failed(e) || !w->client_session_id)
+        return e;
+    store_client_session_grants grants = {
+        .connect_webview_ids = {&w->cw->connect_webview_id, 1},
+    };
+    if (!store_client_session_grant(s, w->cw->workspace_id, w->client_session_id, &grants, 0, &e) &&
+        !err_failed(e))
+        e = err_make(ERR_NOT_FOUND, "client_session_not_found", "Client session not found.");
+    return e;
+}
+
+err connect_webviews_create(api_call *c)
+{
+    store_connect_webview cw = {.status = "pending", .device_selection_mode = "none",
+                                .created_at = c->now, .workspace_id = c->auth->workspace_id};
+    cw.accepted_providers = read_providers(c);
+    read_url(c, "custom_redirect_url", &cw.custom_redirect_url);
+    read_url(c, "custom_redirect_failure_url", &cw.custom_redirect_failure_url);
+    json_t *metadata = NULL;
+    metadata_read(c, "custom_metadata", false, &metadata);
+    if (metadata)
+        cw.custom_metadata = metadata_merge(c->a, NULL, metadata);
+    json_decref(metadata);
+    if (param_nonempty_str(c->p, "device_selection_mode", &cw.device_selection_mode) &&
+        strcmp(cw.device_selection_mode, "none") != 0 &&
+        strcmp(cw.device_selection_mode, "single") != 0 &&
+        strcmp(cw.device_selection_mode, "multiple") != 0)
+        param_reject(c->p, "device_selection_mode", "Expected none, single or multiple");
+    bool flag;
+    param_bool(c->p, "wait_for_device_creation", &flag); /* devices exist on completion */
+    if (param_bool(c->p, "automatically_manage_new_devices", &flag) && !flag)
+        param_reject(c->p, "automatically_manage_new_devices",
+                     "latchkey manages every device it connects: only true is supported");
+    err e = params_check(c->p);
+    if (err_failed(e))
+        return e;
+    char *id = arena_alloc(c->a, UUID_STR_LEN);
+    uuid_v4(id);
+    cw.connect_webview_id = id;
+    cw.auth_token_sealed = token_seal(c->a, &c->srv->keys, token_new_url_secret(c->a));
+    webview_creation w = {&cw, c->auth->kind == CRED_CLIENT_SESSION
+                                   ? c->auth->session->client_session_id
+                                   : NULL};
+    if (err_failed(e = store_transaction(c->srv->store, create_webview, &w)))
+        return e;
+    c->out = json_pack("{s:o}", "connect_webview", render(c, &cw));
+    return ERR_NONE;
+}
+
+static const char *read_webview_id(api_call *c)
+{
+    const char *id = NULL;
+    if (!param_nonempty_str(c->p, "connect_webview_id", &id) &&
+        !param_present(c->p, "connect_webview_id"))
+        param_reject(c->p, "connect_webview_id", "Required");
+    return id;
+}
+
+err connect_webviews_get(api_call *c)
+{
+    const char *id = read_webview_id(c);
+    err e = params_check(c->p);
+    if (err_failed(e))
+        return e;
+    store_scope scope = api_scope(c, NULL);
+    store_connect_webview cw;
+    if (!store_connect_webview_get(c->srv->store, c->a, &scope, id, &cw, &e))
+        return err_failed(e) ? e : webview_not_found();
+    c->out = json_pack("{s:o}", "connect_webview", render(c, &cw));
+    return ERR_NONE;
+}
+
+static json_t *render_webview_row(api_call *c, const void *row) { return render(c, row); }
+
+err connect_webviews_list(api_call *c)
+{
+    listing l;
+    listing_init(&l, c);
+    const char *uik = NULL;
+    if (param_nonempty_str(c->p, "user_identifier_key", &uik))
+        page_filters_add(&l.filters, "user_identifier_key", uik);
+    const metadata_filter *metadata = metadata_filter_read(c, "custom_metadata_has");
+    listing_add_metadata(&l, c, metadata);
+    store_scope scope = api_scope(c, uik);
+    store_page sp;
+    err e = listing_begin(&l, c, &scope, &sp);
+    if (err_failed(e))
+        return e;
+    store_connect_webview *rows = NULL;
+    size_t n = 0;
+    e = store_connect_webview_list(c->srv->store, c->a, &scope, metadata, &sp, &rows, &n);
+    if (err_failed(e))
+        return e;
+    listing_respond(&l, c, "connect_webviews", rows, n, sizeof *rows, render_webview_row);
+    return ERR_NONE;
+}
+
+err connect_webviews_delete(api_call *c)
+{
+    const char *id = read_webview_id(c);
+    err e = params_check(c->p);
+    if (err_failed(e))
+        return e;
+    if (!store_connect_webview_delete(c->srv->store, c->auth->workspace_id, id, &e))
+        return err_failed(e) ? e : webview_not_found();
+    return ERR_NONE;
+}

@@ -1,0 +1,153 @@
+/* connected_accounts/get (scoped), list, update and delete (API key).
+ * Deleting an account removes its devices and takes it out of every
+ * client session. */
+#include "api/listing.h"
+#include "api/metadata.h"
+#include "api/render.h"
+
+static err account_not_found(void)
+{
+    return err_make(ERR_NOT_FOUND, "connected_account_not_found", "Connected account not found.");
+}
+
+static const char *read_account_id(api_call *c)
+{
+    const char *id = NULL;
+    if (!param_nonempty_str(c->p, "connected_account_id", &id) &&
+        !param_present(c->p, "connected_account_id"))
+        param_reject(c->p, "connected_account_id", "Required");
+    return id;
+}
+
+static err find_account(api_call *c, const char *id, const char *email,
+                        store_connected_account *ca)
+{
+    store_scope scope = api_scope(c, NULL);
+    err e = ERR_NONE;
+    if (!store_connected_account_get(c->srv->store, c->a, &scope, id, email, ca, &e))
+        return err_failed(e) ? e : account_not_found();
+    return ERR_NONE;
+}
+
+static err respond_account(api_call *c, const char *id)
+{
+    store_connected_account ca;
+    err e = find_account(c, id, NULL, &ca);
+    if (!err_failed(e))
+        c->out = json_pack("{s:o}", "connected_account", render_connected_account(&ca));
+    return e;
+}
+
+err connected_accounts_get(api_call *c)
+{
+    const char *id = NULL, *email = NULL;
+    param_nonempty_str(c->p, "connected_account_id", &id);
+    param_nonempty_str(c->p, "email", &email);
+    if (!id && !email && !param_present(c->p, "connected_account_id") &&
+        !param_present(c->p, "email"))
+        param_reject(c->p, "connected_account_id", "Required: connected_account_id or email");
+    err e = params_check(c->p);
+    store_connected_account ca;
+    if (err_failed(e) || err_failed(e = find_account(c, id, email, &ca)))
+        return e;
+    c->out = json_pack("{s:o}", "connected_account", render_connected_account(&ca));
+    return ERR_NONE;
+}
+
+static json_t *render_account_row(api_call *c, const void *row)
+{
+    (void)c;
+    return render_connected_account(row);
+}
+
+err connected_accounts_list(api_call *c)
+{
+    listing l;
+    listing_init(&l, c);
+    const char *uik = NULL;
+    if (param_nonempty_str(c->p, "user_identifier_key", &uik))
+        page_filters_add(&l.filters, "user_identifier_key", uik);
+    const metadata_filter *metadata = metadata_filter_read(c, "custom_metadata_has");
+    listing_add_metadata(&l, c, metadata);
+    store_scope scope = api_scope(c, uik);
+    store_page sp;
+    err e = listing_begin(&l, c, &scope, &sp);
+    if (err_failed(e))
+        return e;
+    store_connected_account *rows = NULL;
+    size_t n = 0;
+    e = store_connected_account_list(c->srv->store, c->a, &scope, metadata, &sp, &rows, &n);
+    if (err_failed(e))
+        return e;
+    listing_respond(&l, c, "connected_accounts", rows, n, sizeof *rows, render_account_row);
+    return ERR_NONE;
+}
+
+err connected_accounts_update(api_call *c)
+{
+    const char *id = read_account_id(c), *display_name = NULL;
+    json_t *metadata = NULL;
+    param_nonempty_str(c->p, "display_name", &display_name);
+    metadata_read(c, "custom_metadata", true, &metadata);
+    err e = params_check(c->p);
+    store_connected_account ca;
+    if (!err_failed(e))
+        e = find_account(c, id, NULL, &ca);
+    if (!err_failed(e)) {
+        const char *merged = metadata ? metadata_merge(c->a, ca.custom_metadata, metadata) : NULL;
+        if (!store_connected_account_update(c->srv->store, c->auth->workspace_id, id,
+                                            display_name, merged, &e) &&
+            !err_failed(e))
+            e = account_not_found();
+    }
+    json_decref(metadata);
+    return err_failed(e) ? e : respond_account(c, id);
+}
+
+typedef struct account_removal {
+    api_call *c;
+    const store_connected_account *ca;
+} account_removal;
+
+/* Events for the account and each of its devices, then the deletion. */
+static err remove_account(store *s, void *ctx)
+{
+    const account_removal *r = ctx;
+    api_call *c = r->c;
+    const store_connected_account *ca = r->ca;
+    store_scope scope = {.workspace_id = ca->workspace_id};
+    str_list accounts = {&ca->connected_account_id, 1};
+    store_device_filter f = {.connected_account_ids = &accounts};
+    store_page page = {.after_seq = 0, .limit = (size_t)-1 / 2};
+    store_device *devices = NULL;
+    size_t n = 0;
+    err e = store_device_list(s, c->a, &scope, &f, &page, &devices, &n);
+    for (size_t i = 0; i < n && !err_failed(e); i++)
+        e = store_event_record(s, (store_event){.workspace_id = ca->workspace_id,
+                                                .event_type = "device.removed",
+                                                .device_id = devices[i].device_id,
+                                                .connected_account_id = ca->connected_account_id});
+    const char *types[] = {"connected_account.disconnected", "connected_account.deleted"};
+    for (size_t i = 0; i < 2 && !err_failed(e); i++)
+        e = store_event_record(s, (store_event){.workspace_id = ca->workspace_id,
+                                                .event_type = types[i],
+                                                .connected_account_id = ca->connected_account_id});
+    if (!err_failed(e) &&
+        !store_connected_account_delete(s, ca->workspace_id, ca->connected_account_id, &e) &&
+        !err_failed(e))
+        e = account_not_found();
+    return e;
+}
+
+err connected_accounts_delete(api_call *c)
+{
+    const char *id = read_account_id(c);
+    bool sync = false;
+    param_bool(c->p, "sync", &sync); /* deletion is always immediate */
+    err e = params_check(c->p);
+    store_connected_account ca;
+    if (err_failed(e) || err_failed(e = find_account(c, id, NULL, &ca)))
+        return e;
+    account_removal r = {c, &ca};
+    return store_transaction(c->srv->store, remove_account, &r);
+}

@@ -1,0 +1,49 @@
+/* Paginated list responses (listing.h). */
+#include "api/listing.h"
+
+#include <string.h>
+
+enum { LIST_DEFAULT_LIMIT = 500, LIST_MAX_LIMIT = 10000 };
+
+void listing_init(listing *l, api_call *c)
+{
+    memset(l, 0, sizeof *l);
+    page_filters_init(&l->filters, c->a);
+}
+
+void listing_add_metadata(listing *l, api_call *c, const metadata_filter *m)
+{
+    for (size_t i = 0; m && i < m->count; i++) {
+        const metadata_match *x = &m->items[i];
+        page_filters_add(&l->filters, arena_sprintf(c->a, "custom_metadata_has.%s", x->key),
+                         x->is_bool ? (x->bool_value ? "true" : "false") : x->str_value);
+    }
+}
+
+err listing_begin(listing *l, api_call *c, const store_scope *scope, store_page *sp)
+{
+    l->scope_key = api_scope_key(c, scope);
+    pagination_read(c->p, &l->filters, l->scope_key, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &l->page);
+    sp->after_seq = l->page.after;
+    sp->limit = (size_t)l->page.limit + 1;
+    return params_check(c->p);
+}
+
+void listing_respond(listing *l, api_call *c, const char *key, const void *rows, size_t n,
+                     size_t elem, row_renderer render)
+{
+    bool has_next = n > (size_t)l->page.limit;
+    if (has_next)
+        n = (size_t)l->page.limit;
+    json_t *arr = json_array();
+    const char *bytes = rows;
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, render(c, bytes + i * elem));
+    int64_t last = 0;
+    if (n)
+        memcpy(&last, bytes + (n - 1) * elem, sizeof last);
+    const char *base_url = arena_sprintf(c->a, "%s%s", c->srv->public_url, c->path);
+    c->out = json_pack("{s:o,s:o}", key, arr, "pagination",
+                       pagination_json(c->a, &l->filters, l->scope_key, base_url, &l->page,
+                                       has_next, last));
+}

@@ -1,0 +1,29 @@
+/* The shape every paginated list shares: the request's filters and scope
+ * bind the cursor; one row more than the page tells whether another page
+ * follows; rows render under the resource's key beside `pagination`. */
+#ifndef LATCHKEY_LISTING_H
+#define LATCHKEY_LISTING_H
+
+#include "api/handler.h"
+#include "api/pagination.h"
+
+typedef struct listing {
+    page_filters filters; /* add every filter the request gave, before listing_begin */
+    const char *scope_key;
+    page_request page;
+} listing;
+
+void listing_init(listing *l, api_call *c);
+/* Adds a custom_metadata_has filter (may be NULL) to the listing's filters. */
+void listing_add_metadata(listing *l, api_call *c, const metadata_filter *m);
+/* Reads limit and page_cursor for this scope and the filters added so far,
+ * and checks the parameters; returns the store page to ask for. */
+err listing_begin(listing *l, api_call *c, const store_scope *scope, store_page *sp);
+
+typedef json_t *(*row_renderer)(api_call *c, const void *row);
+/* Responds with rows (records of elem bytes, each starting with its int64
+ * seq) under key. */
+void listing_respond(listing *l, api_call *c, const char *key, const void *rows, size_t n,
+                     size_t elem, row_renderer render);
+
+#endif

@@ -1,0 +1,106 @@
+/* locks/get, locks/list, locks/lock_door, locks/unlock_door: devices of
+ * the lock types, and actions on them as asynchronous action attempts. */
+#include <string.h>
+
+#include "api/devices.h"
+#include "api/render.h"
+#include "core/device_types.h"
+#include "core/ids.h"
+#include "core/timeutil.h"
+#include "jobs/action_worker.h"
+
+enum { SYNC_TIMEOUT_MS = 30000, SYNC_SLICE_MS = 100 };
+
+/* A device in scope that is a lock, or 404. */
+static err find_lock(api_call *c, const char *device_id, const char *name, store_device *d)
+{
+    store_scope scope = api_scope(c, NULL);
+    err e = ERR_NONE;
+    if (!store_device_get(c->srv->store, c->a, &scope, device_id, name, d, &e) ||
+        device_type_category(d->device_type) != DEVICE_LOCK)
+        return err_failed(e) ? e : device_not_found();
+    return ERR_NONE;
+}
+
+err locks_get(api_call *c)
+{
+    const char *device_id = NULL, *name = NULL;
+    param_nonempty_str(c->p, "device_id", &device_id);
+    param_nonempty_str(c->p, "name", &name);
+    if (!device_id && !name && !param_present(c->p, "device_id") && !param_present(c->p, "name"))
+        param_reject(c->p, "device_id", "Required: device_id or name");
+    err e = params_check(c->p);
+    store_device d;
+    if (err_failed(e) || err_failed(e = find_lock(c, device_id, name, &d)))
+        return e;
+    c->out = json_pack("{s:o,s:o}", "lock", render_device(&d), "device", render_device(&d));
+    return ERR_NONE;
+}
+
+err locks_list(api_call *c)
+{
+    size_t n = device_types_count();
+    const char **types = arena_alloc(c->a, n * sizeof *types);
+    str_list locks = {types, 0};
+    for (size_t i = 0; i < n; i++)
+        if (device_type_category(device_type_at(i)) == DEVICE_LOCK)
+            types[locks.count++] = device_type_at(i);
+    err e = list_devices(c, "locks", &locks);
+    if (!err_failed(e))
+        json_object_set(c->out, "devices", json_object_get(c->out, "locks"));
+    return e;
+}
+
+/* Waits (bounded) until the worker has finished the attempt. */
+static err wait_for(api_call *c, store_action_attempt *aa)
+{
+    store_scope scope = api_scope(c, NULL);
+    int64_t deadline = time_now_ms() + SYNC_TIMEOUT_MS;
+    err e = ERR_NONE;
+    while (time_now_ms() < deadline) {
+        int64_t slice = time_now_ms() + SYNC_SLICE_MS;
+        action_worker_wait(c->srv->actions, slice < deadline ? slice : deadline);
+        if (!store_action_attempt_get(c->srv->store, c->a, &scope, aa->action_attempt_id, aa, &e))
+            return err_failed(e) ? e : err_make(ERR_INTERNAL, "internal_error", "The action attempt vanished.");
+        if (strcmp(aa->status, "success") == 0 || strcmp(aa->status, "error") == 0)
+            return ERR_NONE;
+    }
+    return ERR_NONE; /* still pending: the caller gets it as it is */
+}
+
+static err act(api_call *c, bool lock)
+{
+    const char *device_id = read_device_id(c);
+    bool sync = false;
+    param_bool(c->p, "sync", &sync);
+    err e = params_check(c->p);
+    store_device d;
+    if (err_failed(e) || err_failed(e = find_lock(c, device_id, NULL, &d)))
+        return e;
+    if (!(lock ? d.can_remotely_lock : d.can_remotely_unlock))
+        return err_make(ERR_BAD_REQUEST, "action_not_supported",
+                        lock ? "This lock cannot be locked remotely."
+                             : "This lock cannot be unlocked remotely.");
+    char *id = arena_alloc(c->a, UUID_STR_LEN);
+    uuid_v4(id);
+    store_action_attempt aa = {
+        .action_attempt_id = id,
+        .workspace_id = d.workspace_id,
+        .device_id = d.device_id,
+        .connected_account_id = d.connected_account_id,
+        .action_type = lock ? "LOCK_DOOR" : "UNLOCK_DOOR",
+        .status = "pending",
+        .created_at = c->now,
+        .due_at = c->now + c->srv->action_delay_ms,
+    };
+    if (err_failed(e = store_action_attempt_create(c->srv->store, &aa)))
+        return e;
+    action_worker_wake(c->srv->actions);
+    if (sync && err_failed(e = wait_for(c, &aa)))
+        return e;
+    c->out = json_pack("{s:o}", "action_attempt", render_action_attempt(&aa));
+    return ERR_NONE;
+}
+
+err locks_lock_door(api_call *c) { return act(c, true); }
+err locks_unlock_door(api_call *c) { return act(c, false); }

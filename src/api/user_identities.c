@@ -1,0 +1,141 @@
+/* user_identities/create, get, list, update, delete (API key only). A user
+ * identity's user_identity_key is unique in its workspace. */
+#include "api/listing.h"
+#include "api/render.h"
+#include "core/ids.h"
+
+#include <string.h>
+
+static err identity_not_found(void)
+{
+    return err_make(ERR_NOT_FOUND, "user_identity_not_found", "User identity not found.");
+}
+
+/* The writable fields; each NULL when not given. */
+typedef struct identity_fields {
+    const char *key, *email, *phone, *name;
+} identity_fields;
+
+static void read_fields(api_call *c, identity_fields *f)
+{
+    *f = (identity_fields){0};
+    param_nonempty_str(c->p, "user_identity_key", &f->key);
+    param_nonempty_str(c->p, "email_address", &f->email);
+    param_nonempty_str(c->p, "phone_number", &f->phone);
+    param_nonempty_str(c->p, "full_name", &f->name);
+    if (f->email && !strchr(f->email, '@'))
+        param_reject(c->p, "email_address", "Invalid email");
+}
+
+err user_identities_create(api_call *c)
+{
+    identity_fields f;
+    read_fields(c, &f);
+    err e = params_check(c->p);
+    if (err_failed(e))
+        return e;
+    char *id = arena_alloc(c->a, UUID_STR_LEN);
+    uuid_v4(id);
+    store_user_identity ui = {.user_identity_id = id, .workspace_id = c->auth->workspace_id,
+                              .user_identity_key = f.key, .email_address = f.email,
+                              .phone_number = f.phone, .full_name = f.name,
+                              .created_at = c->now};
+    if (err_failed(e = store_user_identity_create(c->srv->store, &ui)))
+        return e;
+    c->out = json_pack("{s:o}", "user_identity", render_user_identity(&ui));
+    return ERR_NONE;
+}
+
+/* user_identity_id, required. */
+static const char *read_identity_id(api_call *c)
+{
+    const char *id = NULL;
+    if (!param_nonempty_str(c->p, "user_identity_id", &id) &&
+        !param_present(c->p, "user_identity_id"))
+        param_reject(c->p, "user_identity_id", "Required");
+    return id;
+}
+
+err user_identities_get(api_call *c)
+{
+    const char *id = NULL, *key = NULL;
+    param_nonempty_str(c->p, "user_identity_id", &id);
+    param_nonempty_str(c->p, "user_identity_key", &key);
+    if (!id && !key && !param_present(c->p, "user_identity_id") &&
+        !param_present(c->p, "user_identity_key"))
+        param_reject(c->p, "user_identity_id", "Required: user_identity_id or user_identity_key");
+    err e = params_check(c->p);
+    store_user_identity ui;
+    if (err_failed(e))
+        return e;
+    if (!store_user_identity_get(c->srv->store, c->a, c->auth->workspace_id, id, key, &ui, &e))
+        return err_failed(e) ? e : identity_not_found();
+    c->out = json_pack("{s:o}", "user_identity", render_user_identity(&ui));
+    return ERR_NONE;
+}
+
+static json_t *render_identity_row(api_call *c, const void *row)
+{
+    (void)c;
+    return render_user_identity(row);
+}
+
+err user_identities_list(api_call *c)
+{
+    listing l;
+    listing_init(&l, c);
+    store_user_identity_filter f = {0};
+    str_list ids;
+    if (param_str_list(c->p, "user_identity_ids", &ids)) {
+        f.ids = &ids;
+        page_filters_add_list(&l.filters, "user_identity_ids", &ids);
+    }
+    if (param_nonempty_str(c->p, "search", &f.search))
+        page_filters_add(&l.filters, "search", f.search);
+    if (param_time(c->p, "created_before", &f.created_before))
+        page_filters_add(&l.filters, "created_before",
+                         arena_sprintf(c->a, "%lld", (long long)f.created_before));
+    store_scope scope = api_scope(c, NULL);
+    store_page sp;
+    err e = listing_begin(&l, c, &scope, &sp);
+    if (err_failed(e))
+        return e;
+    store_user_identity *rows = NULL;
+    size_t n = 0;
+    e = store_user_identity_list(c->srv->store, c->a, c->auth->workspace_id, &f, &sp, &rows, &n);
+    if (err_failed(e))
+        return e;
+    listing_respond(&l, c, "user_identities", rows, n, sizeof *rows, render_identity_row);
+    return ERR_NONE;
+}
+
+err user_identities_update(api_call *c)
+{
+    const char *id = read_identity_id(c);
+    identity_fields f;
+    read_fields(c, &f);
+    err e = params_check(c->p);
+    store_user_identity ui;
+    if (err_failed(e))
+        return e;
+    if (!store_user_identity_get(c->srv->store, c->a, c->auth->workspace_id, id, NULL, &ui, &e))
+        return err_failed(e) ? e : identity_not_found();
+    ui.user_identity_key = f.key ? f.key : ui.user_identity_key;
+    ui.email_address = f.email ? f.email : ui.email_address;
+    ui.phone_number = f.phone ? f.phone : ui.phone_number;
+    ui.full_name = f.name ? f.name : ui.full_name;
+    if (!store_user_identity_update(c->srv->store, &ui, &e))
+        return err_failed(e) ? e : identity_not_found();
+    return ERR_NONE;
+}
+
+err user_identities_delete(api_call *c)
+{
+    const char *id = read_identity_id(c);
+    err e = params_check(c->p);
+    if (err_failed(e))
+        return e;
+    if (!store_user_identity_delete(c->srv->store, c->auth->workspace_id, id, &e))
+        return err_failed(e) ? e : identity_not_found();
+    return ERR_NONE;
+}

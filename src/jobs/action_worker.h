@@ -1,0 +1,25 @@
+/* The background worker that completes device actions: it takes pending
+ * action attempts from the store when they are due, asks the device's
+ * provider to act, and records the outcome (device state, attempt, events)
+ * in one transaction. Attempts are rows in the store, so they survive a
+ * restart; the worker also looks again every second, so attempts another
+ * node queued are not missed. */
+#ifndef LATCHKEY_ACTION_WORKER_H
+#define LATCHKEY_ACTION_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+typedef struct action_worker action_worker;
+
+action_worker *action_worker_start(store *s);
+void action_worker_stop(action_worker *w);
+/* A new attempt is pending: look now. */
+void action_worker_wake(action_worker *w);
+/* Waits until the worker finishes some attempt or deadline_ms (wall clock)
+ * passes; the caller then checks the attempt it cares about. */
+void action_worker_wait(action_worker *w, int64_t deadline_ms);
+
+#endif
