@@ -249,6 +249,10 @@ json_t *render_event(const store_event *ev)
     }
     if (strncmp(ev->event_type, "lock.", 5) == 0)
         json_object_set_new(o, "method", json_string("remote"));
+    if (strcmp(ev->event_type, "connected_account.disconnected") == 0) {
+        json_object_set_new(o, "connected_account_errors", json_array());
+        json_object_set_new(o, "connected_account_warnings", json_array());
+    }
     return o;
 }
 
@@ -258,7 +262,7 @@ json_t *render_user_identity(const store_user_identity *ui)
                           : ui->email_address ? ui->email_address
                           : ui->phone_number  ? ui->phone_number
                           : ui->user_identity_key ? ui->user_identity_key
-                                                  : "";
+                                                  : ui->user_identity_id;
     json_t *o = json_object();
     json_object_set_new(o, "user_identity_id", json_string(ui->user_identity_id));
     json_object_set_new(o, "workspace_id", json_string(ui->workspace_id));

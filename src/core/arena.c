@@ -32,8 +32,10 @@ void arena_free(arena *a)
 void *arena_alloc(arena *a, size_t size)
 {
     const size_t align = _Alignof(max_align_t);
-    if (size > SIZE_MAX / 4)
-        abort(); /* no request needs this; rounding or doubling would overflow */
+    if (size > SIZE_MAX / 4) { /* no request needs this; rounding or doubling would overflow */
+        fprintf(stderr, "latchkey: impossible allocation of %zu bytes\n", size);
+        abort();
+    }
     size = (size + align - 1) & ~(align - 1);
     arena_block *b = a->head;
     if (!b || b->cap - b->used < size) {
@@ -41,8 +43,10 @@ void *arena_alloc(arena *a, size_t size)
         if (cap < size)
             cap = size;
         arena_block *nb = malloc(sizeof *nb + cap);
-        if (!nb)
-            abort(); /* out of memory: nothing sensible is left to do */
+        if (!nb) { /* out of memory: nothing sensible is left to do */
+            fprintf(stderr, "latchkey: out of memory\n");
+            abort();
+        }
         nb->cap = cap;
         nb->used = 0;
         nb->next = b;

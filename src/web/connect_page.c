@@ -118,9 +118,19 @@ static void show_outcome(page *pg)
             return;
         }
         const provider *p = cw->selected_provider ? provider_find(cw->selected_provider) : NULL;
+        store_scope scope = {.workspace_id = cw->workspace_id};
+        str_list account = {&cw->connected_account_id, cw->connected_account_id ? 1 : 0};
+        store_device_filter f = {.connected_account_ids = &account};
+        store_page all = {.after_seq = 0, .limit = 10000};
+        store_device *devices;
+        size_t n = 0;
+        err e = store_device_list(pg->c->srv->store, a, &scope, &f, &all, &devices, &n);
         render_result(pg, 200, "Connected",
-                      arena_sprintf(a, "Your %s account is connected. You can close this page.",
-                                    p ? p->display_name : "device"));
+                      arena_sprintf(a, "Your %s account is connected%s. You can close this page.",
+                                    p ? p->display_name : "device",
+                                    err_failed(e) ? ""
+                                    : n == 1      ? " with 1 device"
+                                                  : arena_sprintf(a, " with %zu devices", n)));
         return;
     }
     const char *target = cw->custom_redirect_failure_url ? cw->custom_redirect_failure_url
