@@ -28,7 +28,7 @@ static const option_def OPTIONS[] = {
     {"--public-url", "LATCHKEY_PUBLIC_URL", OPT_STR, OFF(public_url),
      "URL clients reach this server at (http://<host>:<port>)"},
     {"--seed", "LATCHKEY_SEED", OPT_BOOL, OFF(seed), "load the test fixture of shared/API.md"},
-    {"--threads", "LATCHKEY_THREADS", OPT_UINT, OFF(threads), "worker threads (cores x 2)"},
+    {"--threads", "LATCHKEY_THREADS", OPT_UINT, OFF(threads), "worker threads (cores x 4, at least 16)"},
     {"--connection-limit", "LATCHKEY_CONNECTION_LIMIT", OPT_UINT, OFF(connection_limit),
      "open connections at most (10000)"},
     {"--timeout", "LATCHKEY_TIMEOUT", OPT_UINT, OFF(timeout_seconds),
@@ -76,7 +76,9 @@ bool config_load(config *cfg, int argc, char **argv, int first, char *why, size_
         .host = "127.0.0.1",
         .port = 3020,
         .data_dir = "./data",
-        .threads = (unsigned)(cores > 0 ? cores * 2 : 4),
+        /* Threads are cheap; more of them keep a request that waits (a
+         * busy database, sync: true) from holding up its thread's others. */
+        .threads = (unsigned)(cores > 0 && cores * 4 > 16 ? cores * 4 : 16),
         .connection_limit = 10000,
         .timeout_seconds = 10,
         .client_session_lifetime_seconds = 86400,

@@ -5,10 +5,7 @@
 
 err action_attempts_get(api_call *c)
 {
-    const char *id = NULL;
-    if (!param_nonempty_str(c->p, "action_attempt_id", &id) &&
-        !param_present(c->p, "action_attempt_id"))
-        param_reject(c->p, "action_attempt_id", "Required");
+    const char *id = param_required_str(c->p, "action_attempt_id");
     err e = params_check(c->p);
     if (err_failed(e))
         return e;

@@ -201,19 +201,6 @@ err client_sessions_get_or_create(api_call *c)
     return respond_session_lookup(c, id, NULL);
 }
 
-/* The session a call names by client_session_id or user_identifier_key
- * (at least one required), looked up in the caller's workspace. */
-static void read_target(api_call *c, const char **id, const char **uik)
-{
-    *id = NULL;
-    *uik = NULL;
-    param_nonempty_str(c->p, "client_session_id", id);
-    param_nonempty_str(c->p, "user_identifier_key", uik);
-    if (!*id && !*uik && !param_present(c->p, "client_session_id") &&
-        !param_present(c->p, "user_identifier_key"))
-        param_reject(c->p, "client_session_id", "Required: client_session_id or user_identifier_key");
-}
-
 err client_sessions_get(api_call *c)
 {
     const char *id = NULL, *uik = NULL;
@@ -230,7 +217,7 @@ err client_sessions_get(api_call *c)
             return not_found();
         return respond_session_lookup(c, own->client_session_id, NULL);
     }
-    read_target(c, &id, &uik);
+    param_either(c->p, "client_session_id", &id, "user_identifier_key", &uik);
     err e = params_check(c->p);
     if (err_failed(e))
         return e;
@@ -270,7 +257,7 @@ err client_sessions_list(api_call *c)
 err client_sessions_grant_access(api_call *c)
 {
     const char *id, *uik;
-    read_target(c, &id, &uik);
+    param_either(c->p, "client_session_id", &id, "user_identifier_key", &uik);
     grant_params g;
     err e = read_grants(c, &g);
     if (err_failed(e) || err_failed(e = params_check(c->p)))
@@ -284,19 +271,10 @@ err client_sessions_grant_access(api_call *c)
     return respond_session_lookup(c, cs.client_session_id, NULL);
 }
 
-/* revoke and delete: both name the session by its id. */
-static err read_session_id(api_call *c, const char **id)
-{
-    if (!param_nonempty_str(c->p, "client_session_id", id) &&
-        !param_present(c->p, "client_session_id"))
-        param_reject(c->p, "client_session_id", "Required");
-    return params_check(c->p);
-}
-
 err client_sessions_revoke(api_call *c)
 {
-    const char *id = NULL;
-    err e = read_session_id(c, &id);
+    const char *id = param_required_str(c->p, "client_session_id");
+    err e = params_check(c->p);
     if (err_failed(e))
         return e;
     if (!store_client_session_revoke(c->srv->store, c->auth->workspace_id, id, c->now, &e))
@@ -306,8 +284,8 @@ err client_sessions_revoke(api_call *c)
 
 err client_sessions_delete(api_call *c)
 {
-    const char *id = NULL;
-    err e = read_session_id(c, &id);
+    const char *id = param_required_str(c->p, "client_session_id");
+    err e = params_check(c->p);
     if (err_failed(e))
         return e;
     if (!store_client_session_delete(c->srv->store, c->auth->workspace_id, id, &e))

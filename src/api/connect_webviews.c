@@ -125,18 +125,9 @@ err connect_webviews_create(api_call *c)
     return ERR_NONE;
 }
 
-static const char *read_webview_id(api_call *c)
-{
-    const char *id = NULL;
-    if (!param_nonempty_str(c->p, "connect_webview_id", &id) &&
-        !param_present(c->p, "connect_webview_id"))
-        param_reject(c->p, "connect_webview_id", "Required");
-    return id;
-}
-
 err connect_webviews_get(api_call *c)
 {
-    const char *id = read_webview_id(c);
+    const char *id = param_required_str(c->p, "connect_webview_id");
     err e = params_check(c->p);
     if (err_failed(e))
         return e;
@@ -175,7 +166,7 @@ err connect_webviews_list(api_call *c)
 
 err connect_webviews_delete(api_call *c)
 {
-    const char *id = read_webview_id(c);
+    const char *id = param_required_str(c->p, "connect_webview_id");
     err e = params_check(c->p);
     if (err_failed(e))
         return e;

@@ -10,15 +10,6 @@ static err account_not_found(void)
     return err_make(ERR_NOT_FOUND, "connected_account_not_found", "Connected account not found.");
 }
 
-static const char *read_account_id(api_call *c)
-{
-    const char *id = NULL;
-    if (!param_nonempty_str(c->p, "connected_account_id", &id) &&
-        !param_present(c->p, "connected_account_id"))
-        param_reject(c->p, "connected_account_id", "Required");
-    return id;
-}
-
 static err find_account(api_call *c, const char *id, const char *email,
                         store_connected_account *ca)
 {
@@ -40,12 +31,8 @@ static err respond_account(api_call *c, const char *id)
 
 err connected_accounts_get(api_call *c)
 {
-    const char *id = NULL, *email = NULL;
-    param_nonempty_str(c->p, "connected_account_id", &id);
-    param_nonempty_str(c->p, "email", &email);
-    if (!id && !email && !param_present(c->p, "connected_account_id") &&
-        !param_present(c->p, "email"))
-        param_reject(c->p, "connected_account_id", "Required: connected_account_id or email");
+    const char *id, *email;
+    param_either(c->p, "connected_account_id", &id, "email", &email);
     err e = params_check(c->p);
     store_connected_account ca;
     if (err_failed(e) || err_failed(e = find_account(c, id, email, &ca)))
@@ -85,7 +72,7 @@ err connected_accounts_list(api_call *c)
 
 err connected_accounts_update(api_call *c)
 {
-    const char *id = read_account_id(c), *display_name = NULL;
+    const char *id = param_required_str(c->p, "connected_account_id"), *display_name = NULL;
     json_t *metadata = NULL;
     param_nonempty_str(c->p, "display_name", &display_name);
     metadata_read(c, "custom_metadata", true, &metadata);
@@ -141,7 +128,7 @@ static err remove_account(store *s, void *ctx)
 
 err connected_accounts_delete(api_call *c)
 {
-    const char *id = read_account_id(c);
+    const char *id = param_required_str(c->p, "connected_account_id");
     bool sync = false;
     param_bool(c->p, "sync", &sync); /* deletion is always immediate */
     err e = params_check(c->p);

@@ -18,11 +18,8 @@ err device_not_found(void)
 
 err devices_get(api_call *c)
 {
-    const char *device_id = NULL, *name = NULL;
-    param_nonempty_str(c->p, "device_id", &device_id);
-    param_nonempty_str(c->p, "name", &name);
-    if (!device_id && !name && !param_present(c->p, "device_id") && !param_present(c->p, "name"))
-        param_reject(c->p, "device_id", "Required: device_id or name");
+    const char *device_id, *name;
+    param_either(c->p, "device_id", &device_id, "name", &name);
     err e = params_check(c->p);
     if (err_failed(e))
         return e;
@@ -160,18 +157,9 @@ err list_devices(api_call *c, const char *key, const str_list *types_within)
 
 err devices_list(api_call *c) { return list_devices(c, "devices", NULL); }
 
-/* device_id, required, for the routes that act on one device. */
-const char *read_device_id(api_call *c)
-{
-    const char *id = NULL;
-    if (!param_nonempty_str(c->p, "device_id", &id) && !param_present(c->p, "device_id"))
-        param_reject(c->p, "device_id", "Required");
-    return id;
-}
-
 err devices_update(api_call *c)
 {
-    const char *id = read_device_id(c), *name = NULL;
+    const char *id = param_required_str(c->p, "device_id"), *name = NULL;
     json_t *metadata = NULL;
     param_str(c->p, "name", &name);
     metadata_read(c, "custom_metadata", true, &metadata);
@@ -192,7 +180,7 @@ err devices_update(api_call *c)
 
 err devices_delete(api_call *c)
 {
-    const char *id = read_device_id(c);
+    const char *id = param_required_str(c->p, "device_id");
     err e = params_check(c->p);
     if (err_failed(e))
         return e;

@@ -8,8 +8,6 @@
 /* Lists devices under `key` ("devices", "locks"); types_within: NULL or
  * the only device types to include. */
 err list_devices(api_call *c, const char *key, const str_list *types_within);
-/* The required device_id parameter (rejected when missing). */
-const char *read_device_id(api_call *c);
 err device_not_found(void);
 
 #endif

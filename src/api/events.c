@@ -75,9 +75,7 @@ static void check_event_type(api_call *c, const char *key, const char *type)
 
 err events_get(api_call *c)
 {
-    const char *id = NULL;
-    if (!param_nonempty_str(c->p, "event_id", &id) && !param_present(c->p, "event_id"))
-        param_reject(c->p, "event_id", "Required");
+    const char *id = param_required_str(c->p, "event_id");
     err e = params_check(c->p);
     if (err_failed(e))
         return e;

@@ -24,11 +24,8 @@ static err find_lock(api_call *c, const char *device_id, const char *name, store
 
 err locks_get(api_call *c)
 {
-    const char *device_id = NULL, *name = NULL;
-    param_nonempty_str(c->p, "device_id", &device_id);
-    param_nonempty_str(c->p, "name", &name);
-    if (!device_id && !name && !param_present(c->p, "device_id") && !param_present(c->p, "name"))
-        param_reject(c->p, "device_id", "Required: device_id or name");
+    const char *device_id, *name;
+    param_either(c->p, "device_id", &device_id, "name", &name);
     err e = params_check(c->p);
     store_device d;
     if (err_failed(e) || err_failed(e = find_lock(c, device_id, name, &d)))
@@ -70,7 +67,7 @@ static err wait_for(api_call *c, store_action_attempt *aa)
 
 static err act(api_call *c, bool lock)
 {
-    const char *device_id = read_device_id(c);
+    const char *device_id = param_required_str(c->p, "device_id");
     bool sync = false;
     param_bool(c->p, "sync", &sync);
     err e = params_check(c->p);

@@ -241,6 +241,24 @@ static bool list_size_ok(params *p, const char *key, size_t n)
     return false;
 }
 
+const char *param_required_str(params *p, const char *key)
+{
+    const char *v = NULL;
+    if (!param_nonempty_str(p, key, &v) && !param_present(p, key))
+        param_reject(p, key, "Required");
+    return v;
+}
+
+void param_either(params *p, const char *key_a, const char **a, const char *key_b,
+                  const char **b)
+{
+    *a = *b = NULL;
+    param_nonempty_str(p, key_a, a);
+    param_nonempty_str(p, key_b, b);
+    if (!*a && !*b && !param_present(p, key_a) && !param_present(p, key_b))
+        param_reject(p, key_a, arena_sprintf(p->a, "Required: %s or %s", key_a, key_b));
+}
+
 bool param_str_list(params *p, const char *key, str_list *out)
 {
     mark_used(p, key);

@@ -39,6 +39,14 @@ bool param_object(params *p, const char *key, json_t **out);
 /* Whether key was sent at all (with any value but JSON null). */
 bool param_present(params *p, const char *key);
 
+/* A non-empty string that must be given; NULL (and a problem recorded)
+ * when it is not. */
+const char *param_required_str(params *p, const char *key);
+/* Two non-empty strings that name one thing two ways (an id or a name):
+ * at least one is required; the problem is reported under key_a. */
+void param_either(params *p, const char *key_a, const char **a, const char *key_b,
+                  const char **b);
+
 /* Records a problem with key (also for rules the handler checks itself). */
 void param_reject(params *p, const char *key, const char *message);
 

@@ -46,24 +46,10 @@ err user_identities_create(api_call *c)
     return ERR_NONE;
 }
 
-/* user_identity_id, required. */
-static const char *read_identity_id(api_call *c)
-{
-    const char *id = NULL;
-    if (!param_nonempty_str(c->p, "user_identity_id", &id) &&
-        !param_present(c->p, "user_identity_id"))
-        param_reject(c->p, "user_identity_id", "Required");
-    return id;
-}
-
 err user_identities_get(api_call *c)
 {
-    const char *id = NULL, *key = NULL;
-    param_nonempty_str(c->p, "user_identity_id", &id);
-    param_nonempty_str(c->p, "user_identity_key", &key);
-    if (!id && !key && !param_present(c->p, "user_identity_id") &&
-        !param_present(c->p, "user_identity_key"))
-        param_reject(c->p, "user_identity_id", "Required: user_identity_id or user_identity_key");
+    const char *id, *key;
+    param_either(c->p, "user_identity_id", &id, "user_identity_key", &key);
     err e = params_check(c->p);
     store_user_identity ui;
     if (err_failed(e))
@@ -111,7 +97,7 @@ err user_identities_list(api_call *c)
 
 err user_identities_update(api_call *c)
 {
-    const char *id = read_identity_id(c);
+    const char *id = param_required_str(c->p, "user_identity_id");
     identity_fields f;
     read_fields(c, &f);
     err e = params_check(c->p);
@@ -131,7 +117,7 @@ err user_identities_update(api_call *c)
 
 err user_identities_delete(api_call *c)
 {
-    const char *id = read_identity_id(c);
+    const char *id = param_required_str(c->p, "user_identity_id");
     err e = params_check(c->p);
     if (err_failed(e))
         return e;

@@ -251,6 +251,17 @@ static err conn_exec(conn *c, bool *changed, const char *sql, const char *types,
         return c_ ? conn_exec(c_, NULL, __VA_ARGS__) : e_;                                 \
     } while (0)
 
+/* Runs a DELETE of one row by (workspace_id, id); tells whether it existed. */
+static bool delete_in_workspace(store *s, const char *sql, const char *workspace_id,
+                                const char *id, err *e)
+{
+    bool changed = false;
+    conn *c = get_conn(s, e);
+    if (c)
+        *e = conn_exec(c, &changed, sql, "ss", workspace_id, id);
+    return changed;
+}
+
 static const char *col_text(arena *a, sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
@@ -850,13 +861,8 @@ bool store_client_session_revoke(store *s, const char *workspace_id, const char 
 
 bool store_client_session_delete(store *s, const char *workspace_id, const char *id, err *e)
 {
-    bool changed = false;
-    conn *c = get_conn(s, e);
-    if (c)
-        *e = conn_exec(c, &changed, "DELETE FROM client_sessions"
-                                    " WHERE workspace_id = ? AND client_session_id = ?",
-                       "ss", workspace_id, id);
-    return changed;
+    return delete_in_workspace(s, "DELETE FROM client_sessions WHERE workspace_id = ? AND client_session_id = ?",
+                               workspace_id, id, e);
 }
 
 /* ---- ids a request names ---- */
@@ -1007,11 +1013,8 @@ bool store_connected_account_update(store *s, const char *workspace_id, const ch
 
 bool store_connected_account_delete(store *s, const char *workspace_id, const char *id, err *e)
 {
-    bool changed = false;
-    STORE_CHANGE(s, e, &changed,
-                 "DELETE FROM connected_accounts WHERE workspace_id = ? AND connected_account_id = ?",
-                 "ss", workspace_id, id);
-    return changed;
+    return delete_in_workspace(s, "DELETE FROM connected_accounts WHERE workspace_id = ? AND connected_account_id = ?",
+                               workspace_id, id, e);
 }
 
 /* ---- connect webviews ---- */
@@ -1115,11 +1118,8 @@ err store_connect_webview_update(store *s, const store_connect_webview *cw)
 
 bool store_connect_webview_delete(store *s, const char *workspace_id, const char *id, err *e)
 {
-    bool changed = false;
-    STORE_CHANGE(s, e, &changed,
-                 "DELETE FROM connect_webviews WHERE workspace_id = ? AND connect_webview_id = ?",
-                 "ss", workspace_id, id);
-    return changed;
+    return delete_in_workspace(s, "DELETE FROM connect_webviews WHERE workspace_id = ? AND connect_webview_id = ?",
+                               workspace_id, id, e);
 }
 
 /* ---- user identities ---- */
@@ -1222,11 +1222,8 @@ bool store_user_identity_update(store *s, const store_user_identity *ui, err *e)
 
 bool store_user_identity_delete(store *s, const char *workspace_id, const char *id, err *e)
 {
-    bool changed = false;
-    STORE_CHANGE(s, e, &changed,
-                 "DELETE FROM user_identities WHERE workspace_id = ? AND user_identity_id = ?",
-                 "ss", workspace_id, id);
-    return changed;
+    return delete_in_workspace(s, "DELETE FROM user_identities WHERE workspace_id = ? AND user_identity_id = ?",
+                               workspace_id, id, e);
 }
 
 /* ---- devices ---- */
@@ -1406,10 +1403,8 @@ bool store_device_set_locked(store *s, const char *device_id, bool locked, err *
 
 bool store_device_delete(store *s, const char *workspace_id, const char *id, err *e)
 {
-    bool changed = false;
-    STORE_CHANGE(s, e, &changed, "DELETE FROM devices WHERE workspace_id = ? AND device_id = ?",
-                 "ss", workspace_id, id);
-    return changed;
+    return delete_in_workspace(s, "DELETE FROM devices WHERE workspace_id = ? AND device_id = ?",
+                               workspace_id, id, e);
 }
 
 /* ---- action attempts ---- */
