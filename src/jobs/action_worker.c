@@ -110,7 +110,7 @@ static void complete(action_worker *w, arena *a, const store_action_attempt *aa)
     e = store_transaction(w->store, record, &c);
     if (err_failed(e)) {
         fprintf(stderr, "latchkey: action attempt %s: %s\n", aa->action_attempt_id, e.message);
-        store_action_attempt_requeue_running(w->store);
+        store_action_attempt_release(w->store, aa->action_attempt_id); /* try again later */
     }
 }
 

@@ -1514,6 +1514,12 @@ err store_action_attempt_requeue_running(store *s)
     STORE_EXEC(s, "UPDATE action_attempts SET status = 'pending' WHERE status = 'running'", "");
 }
 
+err store_action_attempt_release(store *s, const char *id)
+{
+    STORE_EXEC(s, "UPDATE action_attempts SET status = 'pending'"
+                  " WHERE action_attempt_id = ? AND status = 'running'", "s", id);
+}
+
 err store_action_attempt_finish(store *s, const char *id, const char *status,
                                 const char *error_type, const char *error_message,
                                 int64_t completed_at)

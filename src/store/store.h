@@ -341,6 +341,8 @@ int64_t store_action_attempt_next_due(store *s, err *e);
 bool store_action_attempt_claim(store *s, const char *id, err *e);
 /* Attempts left running by a stopped process become pending again. */
 err store_action_attempt_requeue_running(store *s);
+/* running -> pending, for an attempt whose outcome could not be recorded. */
+err store_action_attempt_release(store *s, const char *id);
 err store_action_attempt_finish(store *s, const char *id, const char *status,
                                 const char *error_type, const char *error_message,
                                 int64_t completed_at);
