@@ -152,6 +152,7 @@ static err seed_all(store *s, void *ctx_)
         if (err_failed(e = store_connected_account_create(s, &accounts[i])))
             return e;
     store_connect_webview cw = {.connect_webview_id = "connect_webview1", .workspace_id = WS1,
+                                .auth_token_sealed = token_seal(a, keys, token_new_url_secret(a)),
                                 .connected_account_id = JOHN, .status = "authorized",
                                 .accepted_providers = "august", .selected_provider = "august",
                                 .login_successful = true, .authorized_at = t, .created_at = t};

@@ -161,7 +161,10 @@ err devices_update(api_call *c)
 {
     const char *id = param_required_str(c->p, "device_id"), *name = NULL;
     json_t *metadata = NULL;
-    param_str(c->p, "name", &name);
+    if (param_null(c->p, "name"))
+        name = ""; /* back to the provider's name */
+    else
+        param_str(c->p, "name", &name);
     metadata_read(c, "custom_metadata", true, &metadata);
     err e = params_check(c->p);
     store_scope scope = api_scope(c, NULL);

@@ -195,6 +195,12 @@ static bool scalar(params *p, const char *key, json_t **jv, const char **qv)
     return true;
 }
 
+bool param_null(params *p, const char *key)
+{
+    mark_used(p, key);
+    return p->body && json_is_null(json_object_get(p->body, key));
+}
+
 bool param_present(params *p, const char *key)
 {
     if (p->body)

@@ -36,6 +36,8 @@ bool param_time(params *p, const char *key, int64_t *out);
 /* A JSON object (query: dotted keys, "key.sub=value", with "true"/"false"
  * read as booleans). *out is a new reference the caller releases. */
 bool param_object(params *p, const char *key, json_t **out);
+/* Whether key was sent as an explicit JSON null (to clear a field). */
+bool param_null(params *p, const char *key);
 /* Whether key was sent at all (with any value but JSON null). */
 bool param_present(params *p, const char *key);
 

@@ -11,19 +11,35 @@ static err identity_not_found(void)
     return err_make(ERR_NOT_FOUND, "user_identity_not_found", "User identity not found.");
 }
 
-/* The writable fields; each NULL when not given. */
+/* The writable fields; each NULL when not given, CLEARED when sent as null. */
 typedef struct identity_fields {
     const char *key, *email, *phone, *name;
 } identity_fields;
 
+static const char CLEARED[] = "";
+
+/* A field's new value: given, cleared (NULL), or as it was. */
+static const char *updated(const char *given, const char *was)
+{
+    return given == CLEARED ? NULL : given ? given : was;
+}
+
+static void read_field(api_call *c, const char *key, const char **out)
+{
+    if (param_null(c->p, key))
+        *out = CLEARED;
+    else
+        param_nonempty_str(c->p, key, out);
+}
+
 static void read_fields(api_call *c, identity_fields *f)
 {
     *f = (identity_fields){0};
-    param_nonempty_str(c->p, "user_identity_key", &f->key);
-    param_nonempty_str(c->p, "email_address", &f->email);
-    param_nonempty_str(c->p, "phone_number", &f->phone);
-    param_nonempty_str(c->p, "full_name", &f->name);
-    if (f->email && !strchr(f->email, '@'))
+    read_field(c, "user_identity_key", &f->key);
+    read_field(c, "email_address", &f->email);
+    read_field(c, "phone_number", &f->phone);
+    read_field(c, "full_name", &f->name);
+    if (f->email && f->email != CLEARED && !strchr(f->email, '@'))
         param_reject(c->p, "email_address", "Invalid email");
 }
 
@@ -37,8 +53,10 @@ err user_identities_create(api_call *c)
     char *id = arena_alloc(c->a, UUID_STR_LEN);
     uuid_v4(id);
     store_user_identity ui = {.user_identity_id = id, .workspace_id = c->auth->workspace_id,
-                              .user_identity_key = f.key, .email_address = f.email,
-                              .phone_number = f.phone, .full_name = f.name,
+                              .user_identity_key = updated(f.key, NULL),
+                              .email_address = updated(f.email, NULL),
+                              .phone_number = updated(f.phone, NULL),
+                              .full_name = updated(f.name, NULL),
                               .created_at = c->now};
     if (err_failed(e = store_user_identity_create(c->srv->store, &ui)))
         return e;
@@ -106,10 +124,10 @@ err user_identities_update(api_call *c)
         return e;
     if (!store_user_identity_get(c->srv->store, c->a, c->auth->workspace_id, id, NULL, &ui, &e))
         return err_failed(e) ? e : identity_not_found();
-    ui.user_identity_key = f.key ? f.key : ui.user_identity_key;
-    ui.email_address = f.email ? f.email : ui.email_address;
-    ui.phone_number = f.phone ? f.phone : ui.phone_number;
-    ui.full_name = f.name ? f.name : ui.full_name;
+    ui.user_identity_key = updated(f.key, ui.user_identity_key);
+    ui.email_address = updated(f.email, ui.email_address);
+    ui.phone_number = updated(f.phone, ui.phone_number);
+    ui.full_name = updated(f.name, ui.full_name);
     if (!store_user_identity_update(c->srv->store, &ui, &e))
         return err_failed(e) ? e : identity_not_found();
     return ERR_NONE;

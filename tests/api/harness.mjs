@@ -646,3 +646,54 @@ export function assertMatchesSchema(route, body, method = 'post') {
     )
   }
 }
+
+// ---- response validation that also compiles `nullable` without `type` ----
+// Some schemas of @seamapi/types (action_attempt's result/error, ...) say
+// `nullable: true` without a `type`; in OpenAPI 3.0 that has no effect, but
+// Ajv refuses to compile it. This validator drops such `nullable`s first.
+
+const dropUntypedNullable = (node) => {
+  if (Array.isArray(node)) return node.map(dropUntypedNullable)
+  if (node === null || typeof node !== 'object') return node
+  const out = {}
+  for (const [k, v] of Object.entries(node)) out[k] = dropUntypedNullable(v)
+  if ('nullable' in out && !('type' in out)) delete out.nullable
+  return out
+}
+
+let openApi30Ajv
+const openApi30Validators = new Map()
+
+/** Like assertMatchesSchema, for every route's schema (see above). */
+export function assertResponseMatchesSchema(route, body, method = 'post') {
+  const key = `${method} ${route}`
+  if (!openApi30Validators.has(key)) {
+    if (!openApi30Ajv) {
+      openApi30Ajv = new Ajv({ strict: false, allErrors: true, discriminator: true })
+      addFormats(openApi30Ajv)
+      openApi30Ajv.addFormat('uuid', {
+        type: 'string',
+        validate: (s) => isUuid(s) || FIXTURE_IDS.includes(s),
+      })
+      openApi30Ajv.addSchema({
+        $id: DEFS_ID,
+        $defs: dropUntypedNullable(rewriteRefs(openapi.components.schemas)),
+      })
+    }
+    const op = openapi.paths[route]?.[method.toLowerCase()]
+    assert.ok(op, `the OpenAPI has no ${method.toUpperCase()} ${route}`)
+    const schema = op.responses?.['200']?.content?.['application/json']?.schema
+    assert.ok(schema, `the OpenAPI has no 200 JSON response for ${method.toUpperCase()} ${route}`)
+    openApi30Validators.set(key, openApi30Ajv.compile(dropUntypedNullable(rewriteRefs(schema))))
+  }
+  const validate = openApi30Validators.get(key)
+  if (!validate(body)) {
+    const errors = validate.errors
+      .slice(0, 15)
+      .map((e) => `  ${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`)
+      .join('\n')
+    assert.fail(
+      `${method.toUpperCase()} ${route} response does not match the OpenAPI schema:\n${errors}\nbody: ${JSON.stringify(body).slice(0, 2000)}`,
+    )
+  }
+}
