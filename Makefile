@@ -4,7 +4,7 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: run test build build-asan bootstrap bench clean
+.PHONY: run run-example test build build-asan bootstrap bench clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -19,6 +19,14 @@ build-asan: bootstrap
 
 run: build
 	$(BUILD)/latchkey serve $(ARGS)
+
+# The browser example next to a seeded latchkey (see examples/browser/README.md).
+EXAMPLE_DATA ?= /tmp/latchkey-example
+run-example: build
+	@$(BUILD)/latchkey serve --seed --data-dir $(EXAMPLE_DATA) --port 3020 & \
+	trap 'kill $$!' EXIT INT TERM; \
+	node examples/browser/server.mjs --latchkey http://127.0.0.1:3020 \
+	  --api-key seam_apikey1_token --publishable-key seam_pk1_token --port 8080
 
 # Every test, in the normal build and under ASan+UBSan; CTest's summary last.
 test: build build-asan

@@ -99,9 +99,12 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+/* The SDK sends client-session requests with credentials, so the grant
+ * names the origin and allows credentials; latchkey sets no cookies. */
 static void add_cors(struct MHD_Response *r, const char *origin)
 {
     MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(r, "Access-Control-Allow-Credentials", "true");
     MHD_add_response_header(r, "Access-Control-Expose-Headers", "seam-request-id");
     MHD_add_response_header(r, "Vary", "Origin");
 }
