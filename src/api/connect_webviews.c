@@ -141,27 +141,19 @@ err connect_webviews_get(api_call *c)
 
 static json_t *render_webview_row(api_call *c, const void *row) { return render(c, row); }
 
+static err fetch_webviews(api_call *c, const store_scope *scope, const metadata_filter *metadata,
+                          const store_page *page, void **rows, size_t *n)
+{
+    store_connect_webview *list = NULL;
+    err e = store_connect_webview_list(c->srv->store, c->a, scope, metadata, page, &list, n);
+    *rows = list;
+    return e;
+}
+
 err connect_webviews_list(api_call *c)
 {
-    listing l;
-    listing_init(&l, c);
-    const char *uik = NULL;
-    if (param_nonempty_str(c->p, "user_identifier_key", &uik))
-        page_filters_add(&l.filters, "user_identifier_key", uik);
-    const metadata_filter *metadata = metadata_filter_read(c, "custom_metadata_has");
-    listing_add_metadata(&l, c, metadata);
-    store_scope scope = api_scope(c, uik);
-    store_page sp;
-    err e = listing_begin(&l, c, &scope, &sp);
-    if (err_failed(e))
-        return e;
-    store_connect_webview *rows = NULL;
-    size_t n = 0;
-    e = store_connect_webview_list(c->srv->store, c->a, &scope, metadata, &sp, &rows, &n);
-    if (err_failed(e))
-        return e;
-    listing_respond(&l, c, "connect_webviews", rows, n, sizeof *rows, render_webview_row);
-    return ERR_NONE;
+    return listing_by_user_and_metadata(c, "connect_webviews", fetch_webviews,
+                                        sizeof(store_connect_webview), render_webview_row);
 }
 
 err connect_webviews_delete(api_call *c)

@@ -47,27 +47,19 @@ static json_t *render_account_row(api_call *c, const void *row)
     return render_connected_account(row);
 }
 
+static err fetch_accounts(api_call *c, const store_scope *scope, const metadata_filter *metadata,
+                          const store_page *page, void **rows, size_t *n)
+{
+    store_connected_account *list = NULL;
+    err e = store_connected_account_list(c->srv->store, c->a, scope, metadata, page, &list, n);
+    *rows = list;
+    return e;
+}
+
 err connected_accounts_list(api_call *c)
 {
-    listing l;
-    listing_init(&l, c);
-    const char *uik = NULL;
-    if (param_nonempty_str(c->p, "user_identifier_key", &uik))
-        page_filters_add(&l.filters, "user_identifier_key", uik);
-    const metadata_filter *metadata = metadata_filter_read(c, "custom_metadata_has");
-    listing_add_metadata(&l, c, metadata);
-    store_scope scope = api_scope(c, uik);
-    store_page sp;
-    err e = listing_begin(&l, c, &scope, &sp);
-    if (err_failed(e))
-        return e;
-    store_connected_account *rows = NULL;
-    size_t n = 0;
-    e = store_connected_account_list(c->srv->store, c->a, &scope, metadata, &sp, &rows, &n);
-    if (err_failed(e))
-        return e;
-    listing_respond(&l, c, "connected_accounts", rows, n, sizeof *rows, render_account_row);
-    return ERR_NONE;
+    return listing_by_user_and_metadata(c, "connected_accounts", fetch_accounts,
+                                        sizeof(store_connected_account), render_account_row);
 }
 
 err connected_accounts_update(api_call *c)

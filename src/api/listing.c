@@ -1,6 +1,8 @@
 /* Paginated list responses (listing.h). */
 #include "api/listing.h"
 
+#include "api/metadata.h"
+
 #include <string.h>
 
 enum { LIST_DEFAULT_LIMIT = 500, LIST_MAX_LIMIT = 10000 };
@@ -46,4 +48,27 @@ void listing_respond(listing *l, api_call *c, const char *key, const void *rows,
     c->out = json_pack("{s:o,s:o}", key, arr, "pagination",
                        pagination_json(c->a, &l->filters, l->scope_key, base_url, &l->page,
                                        has_next, last));
+}
+
+err listing_by_user_and_metadata(api_call *c, const char *key, user_metadata_fetch fetch,
+                                 size_t elem, row_renderer render)
+{
+    listing l;
+    listing_init(&l, c);
+    const char *uik = NULL;
+    if (param_nonempty_str(c->p, "user_identifier_key", &uik))
+        page_filters_add(&l.filters, "user_identifier_key", uik);
+    const metadata_filter *metadata = metadata_filter_read(c, "custom_metadata_has");
+    listing_add_metadata(&l, c, metadata);
+    store_scope scope = api_scope(c, uik);
+    store_page sp;
+    err e = listing_begin(&l, c, &scope, &sp);
+    if (err_failed(e))
+        return e;
+    void *rows = NULL;
+    size_t n = 0;
+    e = fetch(c, &scope, metadata, &sp, &rows, &n);
+    if (!err_failed(e))
+        listing_respond(&l, c, key, rows, n, elem, render);
+    return e;
 }

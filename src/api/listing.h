@@ -26,4 +26,14 @@ typedef json_t *(*row_renderer)(api_call *c, const void *row);
 void listing_respond(listing *l, api_call *c, const char *key, const void *rows, size_t n,
                      size_t elem, row_renderer render);
 
+/* Fetches one page of a resource within scope, filtered by custom_metadata_has. */
+typedef err (*user_metadata_fetch)(api_call *c, const store_scope *scope,
+                                   const metadata_filter *metadata, const store_page *page,
+                                   void **rows, size_t *n);
+
+/* A whole list route whose filters are user_identifier_key (narrowing to
+ * that user's client session) and custom_metadata_has. */
+err listing_by_user_and_metadata(api_call *c, const char *key, user_metadata_fetch fetch,
+                                 size_t elem, row_renderer render);
+
 #endif
