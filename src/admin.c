@@ -54,7 +54,7 @@ err admin_api_key_create(store *s, const token_keys *keys, arena *a, const char 
 static err seed_devices(store *s, int64_t t)
 {
     static const char ecobee_extra[] =
-        "{\"is_cooling_available\":true,\"is_heating_available\":true,"
+        "{\"is_cooling_available\":true,\"is_heating_available\":true,\"available_climate_presets\":[],"
         "\"min_heating_cooling_delta_celsius\":2.78,\"is_fan_running\":true,"
         "\"fan_mode_setting\":\"auto\",\"current_climate_setting\":{"
         "\"automatic_heating_enabled\":false,\"automatic_cooling_enabled\":true,"
@@ -74,7 +74,8 @@ static err seed_devices(store *s, int64_t t)
          .online = true, .locked = -1, .battery_level = -1, .extra_properties = ecobee_extra},
         {.device_id = "minut_device_1", .connected_account_id = JOHN,
          .device_type = "minut_sensor", .manufacturer = "minut", .name = "Minut Sensor 1",
-         .online = true, .locked = -1, .battery_level = -1},
+         .online = true, .locked = -1, .battery_level = -1,
+         .extra_properties = "{\"noise_level_decibels\":42.5}"},
         {.device_id = "schlage_device_id", .connected_account_id = JANE,
          .device_type = "schlage_lock", .manufacturer = "schlage", .name = "Bathroom Door",
          .nickname = "Bathroom Door", .online = true, .locked = 1, .battery_level = -1, .can_remotely_lock = true,

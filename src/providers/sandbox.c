@@ -13,7 +13,7 @@ static const char *const SANDBOX_LOGINS[] = {"jane@example.com", "john@example.c
                                              "offline@example.com", NULL};
 
 static const char THERMOSTAT_PROPERTIES[] =
-    "{\"is_cooling_available\":true,\"is_heating_available\":true,"
+    "{\"is_cooling_available\":true,\"is_heating_available\":true,\"available_climate_presets\":[],"
     "\"temperature_celsius\":21.5,\"relative_humidity\":0.42,"
     "\"current_climate_setting\":{\"hvac_mode_setting\":\"heat\","
     "\"heating_set_point_celsius\":20,\"manual_override_allowed\":true}}";
