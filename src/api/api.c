@@ -9,8 +9,10 @@
 
 #include "api/handler.h"
 #include "api/params.h"
+#include "api/render.h"
 #include "api/router.h"
 #include "core/timeutil.h"
+#include "jobs/action_worker.h"
 
 static void add_header(api_response *res, const char *name, const char *value)
 {
@@ -162,6 +164,8 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
     if (err_failed(e)) {
         json_decref(c.out);
         respond_error(res, e, c.p);
+    } else if (c.wait.action_attempt_id) {
+        res->wait = c.wait;
     } else if (r->page) {
         respond_page(res, &c);
     } else {
@@ -172,4 +176,43 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
     if (c.p)
         params_free(c.p);
     json_decref(body);
+}
+
+/* The awaited attempt, as it is now; false when it is gone. */
+static bool awaited(const api_server *srv, arena *a, const api_wait *w, store_action_attempt *aa)
+{
+    store_scope scope = {.workspace_id = w->workspace_id};
+    err e = ERR_NONE;
+    return store_action_attempt_get(srv->store, a, &scope, w->action_attempt_id, aa, &e);
+}
+
+bool api_wait_over(const api_server *srv, const api_wait *w)
+{
+    if (time_now_ms() >= w->deadline_ms)
+        return true;
+    arena a;
+    arena_init(&a);
+    store_action_attempt aa;
+    bool over = !awaited(srv, &a, w, &aa) || strcmp(aa.status, "success") == 0 ||
+                strcmp(aa.status, "error") == 0;
+    arena_free(&a);
+    return over;
+}
+
+void api_wait_answer(const api_server *srv, arena *a, const api_wait *w, api_response *res)
+{
+    memset(res, 0, sizeof *res);
+    store_action_attempt aa;
+    if (!awaited(srv, a, w, &aa)) {
+        respond_error(res, err_make(ERR_INTERNAL, "internal_error", "The action attempt vanished."),
+                      NULL);
+        return;
+    }
+    respond_json(res, 200, json_pack("{s:o,s:b}", "action_attempt", render_action_attempt(&aa),
+                                     "ok", 1));
+}
+
+void api_wait_progress(const api_server *srv, int64_t deadline_ms)
+{
+    action_worker_wait(srv->actions, deadline_ms);
 }

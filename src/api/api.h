@@ -41,6 +41,15 @@ typedef struct api_request {
     auth_headers creds;
 } api_request;
 
+/* A request that waits for an action attempt to finish (sync: true) is
+ * answered later: the HTTP layer parks the connection, wakes it when the
+ * wait is over, and asks for the answer then. */
+typedef struct api_wait {
+    const char *action_attempt_id; /* NULL: not waiting */
+    const char *workspace_id;
+    int64_t deadline_ms;
+} api_wait;
+
 enum { API_MAX_HEADERS = 8 };
 
 typedef struct api_response {
@@ -52,8 +61,15 @@ typedef struct api_response {
         const char *name, *value;
     } headers[API_MAX_HEADERS];
     size_t nheaders;
+    api_wait wait; /* set: no answer yet; park the request */
 } api_response;
 
 void api_handle(const api_server *srv, const api_request *req, api_response *res);
+/* Whether the attempt a parked request waits for is done, or its time is up. */
+bool api_wait_over(const api_server *srv, const api_wait *w);
+/* The answer of a parked request: the attempt as it is now. */
+void api_wait_answer(const api_server *srv, arena *a, const api_wait *w, api_response *res);
+/* Blocks until some action attempt may have finished, or until deadline_ms. */
+void api_wait_progress(const api_server *srv, int64_t deadline_ms);
 
 #endif

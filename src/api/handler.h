@@ -23,6 +23,8 @@ typedef struct api_call {
     const char *html;
     int html_status;      /* 200 when 0 */
     const char *redirect; /* 303 to this URL */
+    /* Set by a handler that answers once an action attempt is done. */
+    api_wait wait;
 } api_call;
 
 typedef err (*api_handler)(api_call *c);

@@ -6,10 +6,9 @@
 #include "api/render.h"
 #include "core/device_types.h"
 #include "core/ids.h"
-#include "core/timeutil.h"
 #include "jobs/action_worker.h"
 
-enum { SYNC_TIMEOUT_MS = 30000, SYNC_SLICE_MS = 100 };
+enum { SYNC_TIMEOUT_MS = 30000 };
 
 /* A device in scope that is a lock, or 404. */
 static err find_lock(api_call *c, const char *device_id, const char *name, store_device *d)
@@ -48,23 +47,6 @@ err locks_list(api_call *c)
     return e;
 }
 
-/* Waits (bounded) until the worker has finished the attempt. */
-static err wait_for(api_call *c, store_action_attempt *aa)
-{
-    store_scope scope = api_scope(c, NULL);
-    int64_t deadline = time_now_ms() + SYNC_TIMEOUT_MS;
-    err e = ERR_NONE;
-    while (time_now_ms() < deadline) {
-        int64_t slice = time_now_ms() + SYNC_SLICE_MS;
-        action_worker_wait(c->srv->actions, slice < deadline ? slice : deadline);
-        if (!store_action_attempt_get(c->srv->store, c->a, &scope, aa->action_attempt_id, aa, &e))
-            return err_failed(e) ? e : err_make(ERR_INTERNAL, "internal_error", "The action attempt vanished.");
-        if (strcmp(aa->status, "success") == 0 || strcmp(aa->status, "error") == 0)
-            return ERR_NONE;
-    }
-    return ERR_NONE; /* still pending: the caller gets it as it is */
-}
-
 static err act(api_call *c, bool lock)
 {
     const char *device_id = param_required_str(c->p, "device_id");
@@ -93,9 +75,10 @@ static err act(api_call *c, bool lock)
     if (err_failed(e = store_action_attempt_create(c->srv->store, &aa)))
         return e;
     action_worker_wake(c->srv->actions);
-    if (sync && err_failed(e = wait_for(c, &aa)))
-        return e;
-    c->out = json_pack("{s:o}", "action_attempt", render_action_attempt(&aa));
+    if (sync) /* answered when the attempt is done (api_wait_answer) */
+        c->wait = (api_wait){aa.action_attempt_id, aa.workspace_id, c->now + SYNC_TIMEOUT_MS};
+    else
+        c->out = json_pack("{s:o}", "action_attempt", render_action_attempt(&aa));
     return ERR_NONE;
 }
 

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,15 +20,30 @@
 
 #include "auth/tokens.h"
 #include "core/ids.h"
+#include "core/timeutil.h"
+
+typedef struct request_state request_state;
+
+/* A parked connection: its request waits for an action attempt. */
+typedef struct parked {
+    struct MHD_Connection *conn;
+    request_state *st;
+    struct parked *next;
+} parked;
 
 struct http_server {
     struct MHD_Daemon *daemon;
     const api_server *api;
     http_config cfg;
     atomic_int in_flight;
+    /* Parked requests, and the thread that wakes them when their wait is over. */
+    pthread_mutex_t park_mu;
+    parked *parked;
+    pthread_t waker;
+    bool stopping;
 };
 
-typedef struct request_state {
+struct request_state {
     arena a;
     char request_id[8 + UUID_STR_LEN];
     struct timespec started;
@@ -38,7 +54,8 @@ typedef struct request_state {
     size_t discarded;             /* body bytes read past the limit and dropped */
     const char *method, *path; /* for the log line */
     int status;
-} request_state;
+    api_wait wait;             /* set while parked */
+};
 
 /* Bodies over the limit but not over this are read to the end and dropped
  * before the 413 goes out. */
@@ -186,6 +203,49 @@ static enum MHD_Result check_head(http_server *s, struct MHD_Connection *conn, r
     return MHD_YES;
 }
 
+static auth_headers credential_headers(struct MHD_Connection *conn)
+{
+    return (auth_headers){
+        .authorization = header(conn, "Authorization"),
+        .client_session_token = header(conn, "client-session-token"),
+        .seam_client_session_token = header(conn, "seam-client-session-token"),
+        .publishable_key = header(conn, "seam-publishable-key"),
+        .user_identifier_key = header(conn, "seam-user-identifier-key"),
+    };
+}
+
+/* Writes an api_response (taking its body). */
+static enum MHD_Result send_api_response(struct MHD_Connection *conn, request_state *st,
+                                         api_response *res)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(res->body_len, res->body,
+                                                             MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", res->content_type);
+    for (size_t i = 0; i < res->nheaders; i++)
+        MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    /* Browsers may read answers given to client session tokens and
+     * publishable keys; never those given to an API key. */
+    const char *origin = header(conn, "Origin");
+    auth_headers creds = credential_headers(conn);
+    const char *credential = auth_credential(&creds);
+    if (origin && !(credential && token_classify(credential) == TOKEN_API_KEY))
+        add_cors(r, origin);
+    return send_response(conn, st, res->status, r);
+}
+
+/* Parks the connection until its wait is over (see wake_parked). */
+static enum MHD_Result park(http_server *s, struct MHD_Connection *conn, request_state *st)
+{
+    parked *p = arena_alloc(&st->a, sizeof *p);
+    *p = (parked){.conn = conn, .st = st};
+    pthread_mutex_lock(&s->park_mu);
+    MHD_suspend_connection(conn);
+    p->next = s->parked;
+    s->parked = p;
+    pthread_mutex_unlock(&s->park_mu);
+    return MHD_YES;
+}
+
 static enum MHD_Result send_api(http_server *s, struct MHD_Connection *conn, request_state *st,
                                 const char *method, const char *url)
 {
@@ -200,28 +260,15 @@ static enum MHD_Result send_api(http_server *s, struct MHD_Connection *conn, req
         .body = st->body,
         .body_len = st->body_len,
         .content_type = header(conn, "Content-Type"),
-        .creds = {
-            .authorization = header(conn, "Authorization"),
-            .client_session_token = header(conn, "client-session-token"),
-            .seam_client_session_token = header(conn, "seam-client-session-token"),
-            .publishable_key = header(conn, "seam-publishable-key"),
-            .user_identifier_key = header(conn, "seam-user-identifier-key"),
-        },
+        .creds = credential_headers(conn),
     };
     api_response res;
     api_handle(s->api, &req, &res);
-    struct MHD_Response *r = MHD_create_response_from_buffer(res.body_len, res.body,
-                                                             MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", res.content_type);
-    for (size_t i = 0; i < res.nheaders; i++)
-        MHD_add_response_header(r, res.headers[i].name, res.headers[i].value);
-    /* Browsers may read answers given to client session tokens and
-     * publishable keys; never those given to an API key. */
-    const char *origin = header(conn, "Origin");
-    const char *credential = auth_credential(&req.creds);
-    if (origin && !(credential && token_classify(credential) == TOKEN_API_KEY))
-        add_cors(r, origin);
-    return send_response(conn, st, res.status, r);
+    if (res.wait.action_attempt_id) {
+        st->wait = res.wait;
+        return park(s, conn, st);
+    }
+    return send_api_response(conn, st, &res);
 }
 
 static bool append_body(request_state *st, const char *data, size_t size, size_t limit)
@@ -299,6 +346,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (st->too_large)
         return send_too_large(conn, st, s->cfg.body_limit);
+    if (st->wait.action_attempt_id) { /* woken: answer with the attempt as it is now */
+        api_response res;
+        api_wait_answer(s->api, &st->a, &st->wait, &res);
+        return send_api_response(conn, st, &res);
+    }
     if (strcmp(method, "OPTIONS") == 0)
         return send_preflight(conn, st);
     return send_api(s, conn, st, method, url);
@@ -322,6 +374,32 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(st);
     *con_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);
+}
+
+enum { WAKER_LOOK_MS = 200 };
+
+/* Resumes the parked requests whose wait is over (all of them when
+ * stopping); woken by finished attempts, and looks at least every 200 ms. */
+static void *wake_parked(void *arg)
+{
+    http_server *s = arg;
+    for (;;) {
+        api_wait_progress(s->api, time_now_ms() + WAKER_LOOK_MS);
+        pthread_mutex_lock(&s->park_mu);
+        bool stopping = s->stopping;
+        for (parked **pp = &s->parked; *pp;) {
+            parked *p = *pp;
+            if (stopping || api_wait_over(s->api, &p->st->wait)) {
+                *pp = p->next;
+                MHD_resume_connection(p->conn);
+            } else {
+                pp = &p->next;
+            }
+        }
+        pthread_mutex_unlock(&s->park_mu);
+        if (stopping)
+            return NULL;
+    }
 }
 
 http_server *http_start(const http_config *cfg, const api_server *api, char *why, size_t whylen)
@@ -348,7 +426,7 @@ http_server *http_start(const http_config *cfg, const api_server *api, char *why
     }
     /* No MHD_USE_ERROR_LOG: it logs every client that hangs up early. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_TURBO;
+                     MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
@@ -369,6 +447,14 @@ http_server *http_start(const http_config *cfg, const api_server *api, char *why
         free(s);
         return NULL;
     }
+    pthread_mutex_init(&s->park_mu, NULL);
+    if (pthread_create(&s->waker, NULL, wake_parked, s) != 0) {
+        MHD_stop_daemon(s->daemon);
+        pthread_mutex_destroy(&s->park_mu);
+        free(s);
+        snprintf(why, whylen, "cannot start a thread");
+        return NULL;
+    }
     return s;
 }
 
@@ -383,8 +469,14 @@ void http_stop(http_server *s, unsigned grace_ms)
     MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
+    /* Parked requests answer now, with their attempts as they are. */
+    pthread_mutex_lock(&s->park_mu);
+    s->stopping = true;
+    pthread_mutex_unlock(&s->park_mu);
+    pthread_join(s->waker, NULL);
     for (unsigned waited = 0; atomic_load(&s->in_flight) > 0 && waited < grace_ms; waited += 10)
         usleep(10 * 1000);
     MHD_stop_daemon(s->daemon);
+    pthread_mutex_destroy(&s->park_mu);
     free(s);
 }

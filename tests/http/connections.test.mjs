@@ -158,3 +158,46 @@ describe('SIGTERM', () => {
     await assert.rejects(fetch(`${server.url}/health`))
   })
 })
+
+describe('sync: true', () => {
+  test('requests waiting for their action attempts do not hold up others', async () => {
+    const server = await startServer({ args: ['--threads', '2', '--action-delay-ms', '3000'] })
+    try {
+      const done = []
+      const unlocks = Array.from({ length: 10 }, (_, i) =>
+        fetch(`${server.url}/locks/unlock_door`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer seam_apikey1_token', 'content-type': 'application/json' },
+          body: JSON.stringify({ device_id: i % 2 ? 'august_device_1' : 'august_device_2', sync: true }),
+        }).then(async (res) => {
+          done.push(i)
+          return [res.status, await res.json()]
+        }),
+      )
+      await sleep(300) // all ten are waiting on the server now
+      const health = await fetch(`${server.url}/health`)
+      assert.equal(health.status, 200)
+      assert.deepEqual(done, [], 'a sync request answered before its attempt was due')
+      for (const [status, body] of await Promise.all(unlocks)) {
+        assert.equal(status, 200)
+        assert.equal(body.action_attempt.status, 'success')
+      }
+    } finally {
+      await server.stop()
+    }
+  })
+
+  test('SIGTERM answers a waiting request with its attempt as it is, then exits 0', async () => {
+    const server = await startServer({ args: ['--action-delay-ms', '60000'] })
+    const answer = fetch(`${server.url}/locks/lock_door`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer seam_apikey1_token', 'content-type': 'application/json' },
+      body: JSON.stringify({ device_id: 'august_device_1', sync: true }),
+    })
+    await sleep(300)
+    await server.stop() // rejects unless the exit code is 0
+    const res = await answer
+    assert.equal(res.status, 200)
+    assert.equal((await res.json()).action_attempt.status, 'pending')
+  })
+})
