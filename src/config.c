@@ -76,8 +76,8 @@ bool config_load(config *cfg, int argc, char **argv, int first, char *why, size_
         .host = "127.0.0.1",
         .port = 3020,
         .data_dir = "./data",
-        /* Threads are cheap; more of them keep a request that waits (a
-         * busy database, sync: true) from holding up its thread's others. */
+        /* Threads are cheap; more of them keep a request that waits on a
+         * busy database from holding up its thread's other connections. */
         .threads = (unsigned)(cores > 0 && cores * 4 > 16 ? cores * 4 : 16),
         .connection_limit = 10000,
         .timeout_seconds = 10,
