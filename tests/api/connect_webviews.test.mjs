@@ -19,6 +19,7 @@ import {
   sdkRejects,
   useServer,
   uniqueKey,
+  getChecked,
 } from './harness.mjs'
 import {
   LOGINS,
@@ -59,17 +60,13 @@ async function getRaw(id, token = AK) {
 }
 
 async function get(id, token = AK) {
-  const out = assertOk(await getRaw(id, token), 'connect_webview')
-  assertResponseMatchesSchema('/connect_webviews/get', out, 'get')
-  return out.connect_webview
+  const query = { connect_webview_id: id }
+  return (await getChecked(srv, '/connect_webviews/get', 'connect_webview', query, token))
+    .connect_webview
 }
 
-async function list(query = {}, token = AK) {
-  const res = await call(srv, '/connect_webviews/list', { method: 'GET', token, query })
-  const out = assertOk(res, 'connect_webviews')
-  assertResponseMatchesSchema('/connect_webviews/list', out, 'get')
-  return out
-}
+const list = (query = {}, token = AK) =>
+  getChecked(srv, '/connect_webviews/list', 'connect_webviews', query, token)
 
 const ids = (webviews) => webviews.map((w) => w.connect_webview_id)
 

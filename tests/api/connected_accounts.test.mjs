@@ -19,6 +19,7 @@ import {
   sdkRejects,
   useServer,
   uniqueKey,
+  getChecked,
 } from './harness.mjs'
 import { LOGINS, connectAccount, newSandboxWorkspace } from './webview_flow.mjs'
 
@@ -35,19 +36,13 @@ async function getRaw(id, token = AK) {
 }
 
 async function get(id, token = AK) {
-  const out = assertOk(await getRaw(id, token), 'connected_account')
-  assertResponseMatchesSchema('/connected_accounts/get', out, 'get')
-  return out.connected_account
+  const query = { connected_account_id: id }
+  return (await getChecked(srv, '/connected_accounts/get', 'connected_account', query, token))
+    .connected_account
 }
 
-async function list(query = {}, token = AK) {
-  const out = assertOk(
-    await call(srv, '/connected_accounts/list', { method: 'GET', token, query }),
-    'connected_accounts',
-  )
-  assertResponseMatchesSchema('/connected_accounts/list', out, 'get')
-  return out
-}
+const list = (query = {}, token = AK) =>
+  getChecked(srv, '/connected_accounts/list', 'connected_accounts', query, token)
 
 const accountIds = (accounts) => accounts.map((a) => a.connected_account_id)
 

@@ -20,7 +20,7 @@ import {
   useServer,
   uniqueKey,
 } from './harness.mjs'
-import { LOGINS, connectAccount, newSandboxWorkspace, waitFor } from './webview_flow.mjs'
+import { LOGINS, accountDevices, connectAccount, newSandboxWorkspace, waitFor } from './webview_flow.mjs'
 
 const srv = useServer({ args: ['--action-delay-ms', '100'] })
 
@@ -69,9 +69,7 @@ async function story() {
     provider: 'august',
     username: LOGINS.jane,
   })
-  const devices = assertOk(
-    await call(srv, '/devices/list', { method: 'GET', token: ws.apiKey, query: { connected_account_id } }),
-  ).devices
+  const devices = (await accountDevices(srv, ws.apiKey, connected_account_id))
   const [d1, d2] = devices.map((d) => d.device_id)
   await sleep(20)
   const t1 = new Date().toISOString()
@@ -128,9 +126,7 @@ describe('what is recorded', () => {
       provider: 'yale',
       username: LOGINS.offline,
     })
-    const devices = assertOk(
-      await call(srv, '/devices/list', { method: 'GET', token: ws.apiKey, query: { connected_account_id } }),
-    ).devices
+    const devices = (await accountDevices(srv, ws.apiKey, connected_account_id))
     const offline = devices.find((d) => d.properties.online === false)
     const a = await act('unlock_door', offline.device_id, ws.apiKey)
     assert.equal(a.status, 'error')

@@ -697,3 +697,13 @@ export function assertResponseMatchesSchema(route, body, method = 'post') {
     )
   }
 }
+
+/**
+ * GETs route with query, asserts ok (with key in the body) and that the body
+ * matches the route's OpenAPI schema; returns the body.
+ */
+export async function getChecked(server, route, key, query = {}, token) {
+  const out = assertOk(await call(server, route, { method: 'GET', token, query }), key)
+  assertResponseMatchesSchema(route, out, 'get')
+  return out
+}

@@ -25,7 +25,7 @@ import {
   useServer,
   uniqueKey,
 } from './harness.mjs'
-import { LOGINS, connectAccount, newSandboxWorkspace, waitFor } from './webview_flow.mjs'
+import { LOGINS, accountDevices, connectAccount, newSandboxWorkspace, waitFor } from './webview_flow.mjs'
 
 const DELAY_MS = 600
 
@@ -85,9 +85,7 @@ async function listAttempts(query, token = AK) {
 async function janeLocks(provider = 'august') {
   const ws = await newSandboxWorkspace(srv, `Locks ${provider}`)
   const { connected_account_id } = await connectAccount(srv, ws.apiKey, { provider, username: LOGINS.jane })
-  const devices = assertOk(
-    await call(srv, '/devices/list', { method: 'GET', token: ws.apiKey, query: { connected_account_id } }),
-  ).devices
+  const devices = (await accountDevices(srv, ws.apiKey, connected_account_id))
   return { ws, connected_account_id, devices }
 }
 
@@ -272,9 +270,7 @@ describe('unlock_door and lock_door', () => {
       provider: 'august',
       username: LOGINS.offline,
     })
-    const devices = assertOk(
-      await call(srv, '/devices/list', { method: 'GET', token: ws.apiKey, query: { connected_account_id } }),
-    ).devices
+    const devices = (await accountDevices(srv, ws.apiKey, connected_account_id))
     const offline = devices.find((d) => d.properties.online === false)
     const online = devices.find((d) => d.properties.online === true)
     assert.ok(offline && online)
@@ -305,9 +301,7 @@ describe('unlock_door and lock_door', () => {
     for (const provider of ['august', 'yale', 'schlage']) {
       const { connected_account_id } = await connectAccount(srv, ws.apiKey, { provider, username: LOGINS.john })
       ids.push(
-        ...assertOk(
-          await call(srv, '/devices/list', { method: 'GET', token: ws.apiKey, query: { connected_account_id } }),
-        ).devices.map((d) => d.device_id),
+        ...(await accountDevices(srv, ws.apiKey, connected_account_id)).map((d) => d.device_id),
       )
     }
     assert.equal(ids.length, 9)
@@ -326,9 +320,7 @@ describe('unlock_door and lock_door', () => {
       provider: 'schlage',
       username: LOGINS.offline,
     })
-    const offline = assertOk(
-      await call(srv, '/devices/list', { method: 'GET', token: ws.apiKey, query: { connected_account_id } }),
-    ).devices.find((d) => d.properties.online === false)
+    const offline = (await accountDevices(srv, ws.apiKey, connected_account_id)).find((d) => d.properties.online === false)
     const a = await act('lock_door', offline.device_id, ws.apiKey, { sync: true })
     assert.equal(a.status, 'error')
     assert.equal(a.action_type, 'LOCK_DOOR')

@@ -16,6 +16,7 @@ import {
   sdkRejects,
   useServer,
   uniqueKey,
+  getChecked,
 } from './harness.mjs'
 import { newSandboxWorkspace } from './webview_flow.mjs'
 
@@ -35,19 +36,12 @@ async function getRaw(query, token = AK) {
 }
 
 async function get(query, token = AK) {
-  const out = assertOk(await getRaw(query, token), 'user_identity')
-  assertResponseMatchesSchema('/user_identities/get', out, 'get')
-  return out.user_identity
+  return (await getChecked(srv, '/user_identities/get', 'user_identity', query, token))
+    .user_identity
 }
 
-async function list(query = {}, token = AK) {
-  const out = assertOk(
-    await call(srv, '/user_identities/list', { method: 'GET', token, query }),
-    'user_identities',
-  )
-  assertResponseMatchesSchema('/user_identities/list', out, 'get')
-  return out
-}
+const list = (query = {}, token = AK) =>
+  getChecked(srv, '/user_identities/list', 'user_identities', query, token)
 
 const identityIds = (items) => items.map((u) => u.user_identity_id)
 

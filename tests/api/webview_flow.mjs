@@ -213,3 +213,13 @@ export async function waitFor(fn, { ms = 10_000, every = 50, what = 'condition' 
     await new Promise((r) => setTimeout(r, every))
   }
 }
+
+/** The devices of one connected account, as the workspace's API key lists them. */
+export async function accountDevices(srv, apiKey, connectedAccountId) {
+  const res = await call(srv, '/devices/list', {
+    method: 'GET',
+    token: apiKey,
+    query: { connected_account_id: connectedAccountId },
+  })
+  return assertOk(res, 'devices').devices
+}
