@@ -5,15 +5,14 @@
 import {
   currentMode,
   currentUser,
-  getClientSession,
-  hideAuthError,
   isAuthError,
   loadConfig,
+  openSession,
   pageUrl,
-  renderSessionPanel,
   renderSignIn,
   wirePasteForm,
   showAuthError,
+  showPageError,
 } from '/session.js'
 
 const $ = (id) => document.getElementById(id)
@@ -24,15 +23,7 @@ let user
 let mode
 let current = null // { client, token, session, source }
 
-function pageError(err) {
-  const box = $('page-error')
-  const hint =
-    err?.message === 'Network Error'
-      ? ` (latchkey at ${config?.endpoint} is unreachable, or it refused the browser's CORS request)`
-      : ''
-  box.textContent = `Something went wrong: ${err?.message ?? err}${hint}`
-  box.hidden = false
-}
+const pageError = (err) => showPageError(err, config)
 
 /** Every call to latchkey goes through here: a 401 shows the session-ended alert. */
 async function guarded(fn) {
@@ -253,19 +244,11 @@ function noteReturnFromWebview() {
 // ---- start ----
 
 async function start() {
-  hideAuthError()
-  $('page-error').hidden = true
   $('devices-status').textContent = 'Loading\u2026'
   for (const b of document.querySelectorAll('#devices button, #connect button')) b.disabled = false
-  current = null
-  try {
-    current = await getClientSession({ config, user, mode })
-  } catch (err) {
-    renderSessionPanel({ user, mode, config, result: null })
-    if (isAuthError(err)) return showAuthError(err, start)
-    return pageError(err)
-  }
-  renderSessionPanel({ user, mode, config, result: current })
+  current = null // nothing acts on the old session meanwhile
+  current = await openSession({ config, user, mode, retry: start })
+  if (!current) return
   document.body.dataset.ready = 'true'
   await refreshDevices()
 }

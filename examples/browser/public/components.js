@@ -6,14 +6,13 @@
 import {
   currentMode,
   currentUser,
-  getClientSession,
-  hideAuthError,
   isAuthError,
   loadConfig,
-  renderSessionPanel,
+  openSession,
   renderSignIn,
   wirePasteForm,
   showAuthError,
+  showPageError,
 } from '/session.js'
 
 // No telemetry, no CSS from react.seam.co, no Google Fonts: everything the
@@ -24,15 +23,7 @@ globalThis.disableSeamFontInjection = true
 
 const $ = (id) => document.getElementById(id)
 
-function pageError(err) {
-  const box = $('page-error')
-  const hint =
-    err?.message === 'Network Error'
-      ? ` (latchkey at ${config?.endpoint} is unreachable, or it refused the browser's CORS request)`
-      : ''
-  box.textContent = `Something went wrong: ${err?.message ?? err}${hint}`
-  box.hidden = false
-}
+const pageError = (err) => showPageError(err, config)
 
 let config
 let user
@@ -67,17 +58,9 @@ function mountTable() {
 }
 
 async function start() {
-  hideAuthError()
-  $('page-error').hidden = true
-  current = null
-  try {
-    current = await getClientSession({ config, user, mode })
-  } catch (err) {
-    renderSessionPanel({ user, mode, config, result: null })
-    if (isAuthError(err)) return showAuthError(err, start)
-    return pageError(err)
-  }
-  renderSessionPanel({ user, mode, config, result: current })
+  current = null // nothing acts on the old session meanwhile
+  current = await openSession({ config, user, mode, retry: start })
+  if (!current) return
   mountTable()
   document.body.dataset.ready = 'true'
 }

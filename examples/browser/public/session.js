@@ -174,3 +174,34 @@ export function renderSignIn() {
   document.getElementById('sign-in').hidden = false
   document.getElementById('main').hidden = true
 }
+
+/** Shows an unexpected failure in the page's error box. */
+export function showPageError(err, config) {
+  const box = document.getElementById('page-error')
+  const hint =
+    err?.message === 'Network Error'
+      ? ` (latchkey at ${config?.endpoint} is unreachable, or it refused the browser's CORS request)`
+      : ''
+  box.textContent = `Something went wrong: ${err?.message ?? err}${hint}`
+  box.hidden = false
+}
+
+/**
+ * Gets the user's client session and fills the session panel. On failure it
+ * shows why (a 401's alert offers `retry`) and resolves to null.
+ */
+export async function openSession({ config, user, mode, retry }) {
+  hideAuthError()
+  document.getElementById('page-error').hidden = true
+  let result
+  try {
+    result = await getClientSession({ config, user, mode })
+  } catch (err) {
+    renderSessionPanel({ user, mode, config, result: null })
+    if (isAuthError(err)) showAuthError(err, retry)
+    else showPageError(err, config)
+    return null
+  }
+  renderSessionPanel({ user, mode, config, result })
+  return result
+}
