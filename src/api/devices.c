@@ -31,42 +31,6 @@ err devices_get(api_call *c)
     return ERR_NONE;
 }
 
-/* The items of `list` that are also in `within`. */
-static const str_list *intersect(api_call *c, const str_list *list, const str_list *within)
-{
-    str_list *out = arena_zalloc(c->a, sizeof *out);
-    const char **items = arena_alloc(c->a, (list->count + 1) * sizeof *items);
-    for (size_t i = 0; i < list->count; i++)
-        for (size_t j = 0; j < within->count; j++)
-            if (strcmp(list->items[i], within->items[j]) == 0) {
-                items[out->count++] = list->items[i];
-                break;
-            }
-    out->items = items;
-    return out;
-}
-
-/* A filter given both as `single` and as `plural`: the items of the list
- * that equal the single value (both must hold); one alone is used as is. */
-static const str_list *combine_filter(api_call *c, const char *single, bool has_list,
-                                      str_list *list)
-{
-    if (!single)
-        return has_list ? list : NULL;
-    str_list *out = arena_zalloc(c->a, sizeof *out);
-    const char **items = arena_alloc(c->a, sizeof *items);
-    items[0] = single;
-    out->items = items;
-    out->count = 1;
-    if (has_list) {
-        bool in_list = false;
-        for (size_t i = 0; i < list->count; i++)
-            in_list = in_list || strcmp(list->items[i], single) == 0;
-        out->count = in_list ? 1 : 0;
-    }
-    return out;
-}
-
 static void check_device_types(api_call *c, const char *key, const str_list *types)
 {
     for (size_t i = 0; i < types->count; i++)
@@ -120,10 +84,10 @@ static void read_device_filters(api_call *c, listing *l, store_device_filter *f,
     listing_add_metadata(l, c, f->metadata);
 
     f->device_ids = has_ids ? device_ids : NULL;
-    f->connected_account_ids = combine_filter(c, account_id, has_accounts, account_ids);
-    f->device_types = combine_filter(c, type, has_types, types);
+    f->connected_account_ids = filter_values(c->a, account_id, has_accounts ? account_ids : NULL);
+    f->device_types = filter_values(c->a, type, has_types ? types : NULL);
     if (types_within)
-        f->device_types = f->device_types ? intersect(c, f->device_types, types_within)
+        f->device_types = f->device_types ? str_list_intersect(c->a, f->device_types, types_within)
                                           : types_within;
 }
 

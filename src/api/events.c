@@ -89,8 +89,8 @@ err events_get(api_call *c)
 
 typedef void (*value_check)(api_call *c, const char *key, const char *value);
 
-/* A filter given as `single` and/or `plural`, as one list (NULL: none);
- * check (if any) vets each value under the name it came with. */
+/* A filter given as `single` and/or `plural` (see filter_values); check
+ * (if any) vets each value under the name it came with. */
 static const str_list *one_or_many(api_call *c, const char *single, const char *plural,
                                    str_list *storage, value_check check)
 {
@@ -101,16 +101,7 @@ static const str_list *one_or_many(api_call *c, const char *single, const char *
         check(c, plural, storage->items[i]);
     if (check && one)
         check(c, single, one);
-    if (!one)
-        return many ? storage : NULL;
-    size_t given = many ? storage->count : 0;
-    const char **items = arena_alloc(c->a, (given + 1) * sizeof *items);
-    size_t n = 0;
-    for (size_t i = 0; i < given; i++)
-        items[n++] = storage->items[i];
-    items[n++] = one;
-    *storage = (str_list){items, n};
-    return storage;
+    return filter_values(c->a, one, many ? storage : NULL);
 }
 
 err events_list(api_call *c)

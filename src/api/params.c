@@ -455,3 +455,28 @@ err params_check(params *p)
 }
 
 json_t *params_validation_errors(params *p) { return p->errors; }
+
+const str_list *str_list_intersect(arena *a, const str_list *list, const str_list *within)
+{
+    str_list *out = arena_zalloc(a, sizeof *out);
+    const char **items = arena_alloc(a, (list->count + 1) * sizeof *items);
+    for (size_t i = 0; i < list->count; i++)
+        for (size_t j = 0; j < within->count; j++)
+            if (strcmp(list->items[i], within->items[j]) == 0) {
+                items[out->count++] = list->items[i];
+                break;
+            }
+    out->items = items;
+    return out;
+}
+
+const str_list *filter_values(arena *a, const char *single, const str_list *list)
+{
+    if (!single)
+        return list;
+    const char **one = arena_alloc(a, sizeof *one);
+    one[0] = single;
+    str_list *out = arena_zalloc(a, sizeof *out);
+    *out = (str_list){one, 1};
+    return list ? str_list_intersect(a, out, list) : out;
+}

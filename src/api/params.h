@@ -49,6 +49,12 @@ const char *param_required_str(params *p, const char *key);
 void param_either(params *p, const char *key_a, const char **a, const char *key_b,
                   const char **b);
 
+/* The items of list that are also in within, as a new list in the arena. */
+const str_list *str_list_intersect(arena *a, const str_list *list, const str_list *within);
+/* A filter given as one value and/or a list (each may be NULL): NULL when
+ * neither; one alone as a list; both: the values both allow. */
+const str_list *filter_values(arena *a, const char *single, const str_list *list);
+
 /* Records a problem with key (also for rules the handler checks itself). */
 void param_reject(params *p, const char *key, const char *message);
 

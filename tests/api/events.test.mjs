@@ -216,6 +216,12 @@ describe('events/list filters', () => {
     assert.equal(two[0].device_id, s.d2)
     const both = await listEventsPost({ since: s.t0, device_ids: [s.d1, s.d2] }, s.ws.apiKey)
     assert.equal(count(both, 'device.connected'), 2)
+    // device_id with device_ids: both must hold.
+    const narrowed = await listEventsPost({ since: s.t0, device_id: s.d1, device_ids: [s.d1, s.d2] }, s.ws.apiKey)
+    assert.ok(narrowed.length > 0)
+    for (const e of narrowed) assert.equal(e.device_id, s.d1)
+    const disjoint = await listEventsPost({ since: s.t0, device_id: s.d1, device_ids: [s.d2] }, s.ws.apiKey)
+    assert.deepEqual(disjoint, [])
   })
 
   it('connected_account_id', async () => {
