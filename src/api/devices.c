@@ -184,9 +184,7 @@ err devices_list_device_providers(api_call *c)
     const provider *const *all = providers_all(&n);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *p = render_device_provider(
-            all[i], arena_sprintf(c->a, "%s/assets/providers/%s.svg", c->srv->public_url,
-                                  all[i]->name));
+        json_t *p = render_device_provider(all[i]);
         bool wanted = !category;
         json_t *cat;
         size_t j;

@@ -1,6 +1,7 @@
 /* Rendering of workspaces, client sessions and devices (render.h). */
 #include "api/render.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "providers/provider.h"
@@ -278,11 +279,19 @@ json_t *render_user_identity(const store_user_identity *ui)
     return o;
 }
 
-json_t *render_device_provider(const provider *p, const char *image_url)
+json_t *render_device_provider(const provider *p)
 {
     bool lock = p->category == DEVICE_LOCK;
+    char image[512];
+    snprintf(image, sizeof image,
+             "data:image/svg+xml,%%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 64 64'%%3E"
+             "%%3Crect width='64' height='64' rx='12' fill='%%231d4ed8'/%%3E"
+             "%%3Ctext x='32' y='42' font-size='32' text-anchor='middle' fill='white'"
+             " font-family='sans-serif'%%3E%c%%3C/text%%3E%%3C/svg%%3E",
+             p->display_name[0] >= 'a' && p->display_name[0] <= 'z' ? p->display_name[0] - 32
+                                                                    : p->display_name[0]);
     return json_pack("{s:s,s:s,s:s,s:[s,s],s:b,s:b}", "device_provider_name", p->name,
-                     "display_name", p->display_name, "image_url", image_url,
+                     "display_name", p->display_name, "image_url", image,
                      "provider_categories", "stable", lock ? "consumer_smartlocks" : "thermostats",
                      "can_remotely_lock", lock, "can_remotely_unlock", lock);
 }

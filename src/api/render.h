@@ -20,7 +20,9 @@ json_t *render_action_attempt(const store_action_attempt *aa);
 json_t *render_event(const store_event *ev);
 json_t *render_user_identity(const store_user_identity *ui);
 struct provider;
-json_t *render_device_provider(const struct provider *p, const char *image_url);
+/* image_url is a self-contained data: URI (a badge with the initial), so
+ * no asset needs serving. */
+json_t *render_device_provider(const struct provider *p);
 /* An opaque serialized object from the store, or a new empty object. */
 json_t *render_stored_object(const char *text);
 

@@ -246,6 +246,9 @@ describe('devices/list_device_providers', () => {
         assert.equal(typeof p.display_name, 'string')
         assert.ok(p.display_name.length > 0)
         assert.ok(Array.isArray(p.provider_categories))
+        // A self-contained image: nothing the server would have to serve.
+        assert.match(p.image_url, /^data:image\/svg\+xml,%3Csvg .*%3C\/svg%3E$/)
+        assert.ok(decodeURIComponent(p.image_url).includes(`>${p.display_name[0].toUpperCase()}</text>`))
       }
     }
   })
