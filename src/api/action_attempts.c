@@ -46,8 +46,5 @@ err action_attempts_list(api_call *c)
     size_t n = 0;
     e = store_action_attempt_list(c->srv->store, c->a, &scope, has_ids ? &ids : NULL, device_id,
                                   &sp, &rows, &n);
-    if (err_failed(e))
-        return e;
-    listing_respond(&l, c, "action_attempts", rows, n, sizeof *rows, render_attempt_row);
-    return ERR_NONE;
+    return err_failed(e) ? e : listing_respond(&l, c, "action_attempts", rows, n, sizeof *rows, render_attempt_row);
 }

@@ -12,6 +12,7 @@
 #include "api/render.h"
 #include "api/router.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 #include "jobs/action_worker.h"
 
 static void add_header(api_response *res, const char *name, const char *value)
@@ -27,9 +28,14 @@ static void respond_json(api_response *res, int status, json_t *body)
 {
     res->status = status;
     res->content_type = "application/json; charset=utf-8";
-    res->body = json_dumps(body, JSON_COMPACT);
-    res->body_len = res->body ? strlen(res->body) : 0;
+    res->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    if (!res->body) { /* a text that is not UTF-8 got past the checks: still the error shape */
+        res->status = 500;
+        res->body = strdup("{\"error\":{\"type\":\"internal_error\",\"message\":"
+                           "\"The response could not be written.\"},\"ok\":false}");
+    }
+    res->body_len = res->body ? strlen(res->body) : 0;
 }
 
 static void respond_error(api_response *res, err e, params *p)
@@ -48,15 +54,45 @@ static bool is_form(const api_request *req)
            strncmp(req->content_type, "application/x-www-form-urlencoded", 33) == 0;
 }
 
+static bool text_ok(const char *s) { return !s || utf8_valid(s, strlen(s)); }
+
+/* The request's texts must be UTF-8 before any of them reaches a handler,
+ * the store or a JSON answer (JSON bodies: jansson checks them). Names the
+ * part at fault without echoing it. */
+static err check_texts(const api_request *req, const api_kv *kv, size_t n)
+{
+    const char *bad = NULL;
+    if (!text_ok(req->path))
+        bad = "The path";
+    for (size_t i = 0; !bad && i < n; i++)
+        if (!text_ok(kv[i].key) || !text_ok(kv[i].value))
+            bad = text_ok(kv[i].key)
+                      ? arena_sprintf(req->a, "The value of parameter '%s'", kv[i].key)
+                      : "A parameter name";
+    const auth_headers *h = &req->creds;
+    const char *headers[] = {h->authorization, h->client_session_token,
+                             h->seam_client_session_token, h->publishable_key,
+                             h->user_identifier_key};
+    for (size_t i = 0; !bad && i < sizeof headers / sizeof *headers; i++)
+        if (!text_ok(headers[i]))
+            bad = "A credential header";
+    return bad ? err_make(ERR_BAD_REQUEST, "invalid_input",
+                          arena_sprintf(req->a, "%s is not valid UTF-8.", bad))
+               : ERR_NONE;
+}
+
 /* A page's parameters: the query string and the posted form, together. */
-static params *read_page_params(const api_request *req)
+static params *read_page_params(const api_request *req, err *e)
 {
     size_t n = req->nquery, cap = req->nquery;
     api_kv *kv = arena_alloc(req->a, (cap ? cap : 1) * sizeof *kv);
     if (n)
         memcpy(kv, req->query, n * sizeof *kv);
-    if (is_form(req))
+    if (is_form(req)) {
         form_decode(req->a, req->body, req->body_len, &kv, &n, &cap);
+        if (err_failed(*e = check_texts(req, kv, n)))
+            return NULL;
+    }
     return params_from_query(req->a, kv, n);
 }
 
@@ -124,6 +160,15 @@ static err check_credential(const route *r, const auth_ctx *auth, arena *a)
 void api_handle(const api_server *srv, const api_request *req, api_response *res)
 {
     memset(res, 0, sizeof *res);
+    /* Browsers may read answers given to client session tokens and
+     * publishable keys; never those given to an API key. */
+    const char *credential = auth_credential(&req->creds);
+    res->cors = !(credential && token_classify(credential) == TOKEN_API_KEY);
+    err e = check_texts(req, req->query, req->nquery);
+    if (err_failed(e)) {
+        respond_error(res, e, NULL);
+        return;
+    }
     const route *r = router_find(req->path);
     if (!r) {
         respond_error(res, err_make(ERR_NOT_FOUND, "not_found",
@@ -140,7 +185,6 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
     api_call c = {.srv = srv, .a = req->a, .method = req->method, .path = r->path,
                   .now = time_now_ms()};
     auth_ctx auth = {0};
-    err e = ERR_NONE;
     if (r->creds) {
         e = auth_resolve(srv->store, &srv->keys, req->a, &req->creds, c.now, &auth);
         if (!err_failed(e))
@@ -152,7 +196,7 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
     }
     c.auth = &auth;
     json_t *body = NULL;
-    c.p = r->page ? read_page_params(req) : read_params(req, &body, &e);
+    c.p = r->page ? read_page_params(req, &e) : read_params(req, &body, &e);
     if (c.p) {
         e = r->handler(&c);
         /* A handler that succeeded must have checked its parameters. */

@@ -61,6 +61,7 @@ typedef struct api_response {
         const char *name, *value;
     } headers[API_MAX_HEADERS];
     size_t nheaders;
+    bool cors;     /* browsers of any origin may read it (not for API keys) */
     api_wait wait; /* set: no answer yet; park the request */
 } api_response;
 

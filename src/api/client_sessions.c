@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "api/handler.h"
+#include "api/listing.h"
 #include "api/render.h"
 #include "core/ids.h"
+#include "core/utf8.h"
 
 typedef struct grant_params {
     store_client_session_grants grants;
@@ -89,6 +91,13 @@ static const char *read_user_identifier_key(api_call *c)
 {
     const char *uik = NULL;
     param_nonempty_str(c->p, "user_identifier_key", &uik);
+    if (!uik && c->auth->kind == CRED_PUBLISHABLE_KEY && c->auth->user_identifier_key_header &&
+        utf8_utf16_length(c->auth->user_identifier_key_header) > PARAM_MAX_TEXT) {
+        param_reject(c->p, "user_identifier_key",
+                     arena_sprintf(c->a, "The seam-user-identifier-key header has more than %d "
+                                         "characters", PARAM_MAX_TEXT));
+        return NULL;
+    }
     if (!uik && c->auth->kind == CRED_PUBLISHABLE_KEY)
         uik = c->auth->user_identifier_key_header;
     return uik && *uik ? uik : NULL;
@@ -100,15 +109,16 @@ static void read_expires_at(api_call *c, int64_t *expires_at)
         param_reject(c->p, "expires_at", "Must be in the future");
 }
 
-/* Rules for a publishable key: it names a user and grants nothing. */
+/* Rules for a publishable key: it names a user and grants nothing, not
+ * even time: expires_at and customer_key are the API key's to set. */
 static err check_publishable_key(api_call *c, const char *uik, const grant_params *g)
 {
     if (c->auth->kind != CRED_PUBLISHABLE_KEY)
         return ERR_NONE;
-    if (g->any)
+    if (g->any || param_present(c->p, "expires_at") || param_present(c->p, "customer_key"))
         return err_make(ERR_FORBIDDEN, "publishable_keys_must_create_empty_client_sessions",
                         "A publishable key can only create a client session with no connected "
-                        "accounts, connect webviews or user identity.");
+                        "accounts, connect webviews, user identity, customer key or expiry.");
     if (!uik)
         return err_make(ERR_BAD_REQUEST, "missing_user_identifier_key",
                         "A publishable key needs a user_identifier_key (in the body or the "
@@ -182,7 +192,17 @@ err client_sessions_get_or_create(api_call *c)
     if (err_failed(e))
         return e;
     const char *id;
-    if (found && !existing.revoked_at && existing.expires_at > c->now) {
+    bool live = found && !existing.revoked_at && existing.expires_at > c->now;
+    if (found && !live && c->auth->kind == CRED_PUBLISHABLE_KEY)
+        /* Revocation and expiry are final until the API key says otherwise. */
+        return existing.revoked_at
+                   ? err_make(ERR_FORBIDDEN, "client_session_revoked",
+                              "This user's client session was revoked; only the API key can "
+                              "issue a new one.")
+                   : err_make(ERR_FORBIDDEN, "client_session_expired",
+                              "This user's client session has expired; only the API key can "
+                              "issue a new one.");
+    if (live) {
         /* A live session: it gains what was asked for, and the new expiry. */
         id = existing.client_session_id;
         if (!store_client_session_grant(c->srv->store, c->auth->workspace_id, id, &g.grants,
@@ -224,34 +244,43 @@ err client_sessions_get(api_call *c)
     return respond_session_lookup(c, id, uik);
 }
 
+static json_t *render_session_row(api_call *c, const void *row)
+{
+    const store_client_session *cs = row;
+    const char *token = token_unseal(c->a, &c->srv->keys, cs->token_sealed);
+    return token ? render_client_session(cs, token) : NULL;
+}
+
 err client_sessions_list(api_call *c)
 {
+    listing l;
+    listing_init(&l, c);
     store_client_session_filter f = {0};
-    param_str(c->p, "client_session_id", &f.client_session_id);
-    param_str(c->p, "user_identifier_key", &f.user_identifier_key);
-    param_str(c->p, "connect_webview_id", &f.connect_webview_id);
-    param_str(c->p, "user_identity_id", &f.user_identity_id);
-    param_bool(c->p, "without_user_identifier_key", &f.without_user_identifier_key);
-    err e = params_check(c->p);
+    const struct {
+        const char *key;
+        const char **value;
+    } filters[] = {
+        {"client_session_id", &f.client_session_id},
+        {"user_identifier_key", &f.user_identifier_key},
+        {"connect_webview_id", &f.connect_webview_id},
+        {"user_identity_id", &f.user_identity_id},
+    };
+    for (size_t i = 0; i < sizeof filters / sizeof *filters; i++)
+        if (param_str(c->p, filters[i].key, filters[i].value))
+            page_filters_add(&l.filters, filters[i].key, *filters[i].value);
+    if (param_bool(c->p, "without_user_identifier_key", &f.without_user_identifier_key))
+        page_filters_add(&l.filters, "without_user_identifier_key",
+                         f.without_user_identifier_key ? "true" : "false");
+    store_scope scope = api_scope(c, NULL);
+    store_page sp;
+    err e = listing_begin(&l, c, &scope, &sp);
     if (err_failed(e))
         return e;
     store_client_session *rows = NULL;
     size_t n = 0;
-    e = store_client_session_list(c->srv->store, c->a, c->auth->workspace_id, &f, &rows, &n);
-    if (err_failed(e))
-        return e;
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const char *token = token_unseal(c->a, &c->srv->keys, rows[i].token_sealed);
-        if (!token) {
-            json_decref(arr);
-            return err_make(ERR_INTERNAL, "internal_error",
-                            "A client session token cannot be unsealed with this server secret.");
-        }
-        json_array_append_new(arr, render_client_session(&rows[i], token));
-    }
-    c->out = json_pack("{s:o}", "client_sessions", arr);
-    return ERR_NONE;
+    e = store_client_session_list(c->srv->store, c->a, c->auth->workspace_id, &f, &sp, &rows, &n);
+    return err_failed(e) ? e : listing_respond(&l, c, "client_sessions", rows, n, sizeof *rows,
+                                               render_session_row);
 }
 
 err client_sessions_grant_access(api_call *c)

@@ -35,7 +35,8 @@ static bool is_http_url(const char *s)
 
 static void read_url(api_call *c, const char *key, const char **out)
 {
-    if (param_nonempty_str(c->p, key, out) && (!is_http_url(*out) || strpbrk(*out, " \r\n\"<>"))) {
+    if (param_long_str(c->p, key, PARAM_MAX_URL, out) &&
+        (!is_http_url(*out) || strpbrk(*out, " \r\n\"<>"))) {
         param_reject(c->p, key, "Expected an http or https URL");
         *out = NULL;
     }

@@ -62,25 +62,40 @@ err connected_accounts_list(api_call *c)
                                         sizeof(store_connected_account), render_account_row);
 }
 
+typedef struct account_change {
+    const char *id, *display_name;
+} account_change;
+
+static bool read_account_metadata(api_call *c, store *s, void *obj, const char **stored, err *e)
+{
+    account_change *ch = obj;
+    store_scope scope = api_scope(c, NULL);
+    store_connected_account ca;
+    if (!store_connected_account_get(s, c->a, &scope, ch->id, NULL, &ca, e))
+        return false;
+    *stored = ca.custom_metadata;
+    return true;
+}
+
+static bool write_account(api_call *c, store *s, void *obj, const char *merged, err *e)
+{
+    account_change *ch = obj;
+    return store_connected_account_update(s, c->auth->workspace_id, ch->id, ch->display_name,
+                                          merged, e);
+}
+
 err connected_accounts_update(api_call *c)
 {
-    const char *id = param_required_str(c->p, "connected_account_id"), *display_name = NULL;
+    account_change ch = {.id = param_required_str(c->p, "connected_account_id")};
     json_t *metadata = NULL;
-    param_nonempty_str(c->p, "display_name", &display_name);
+    param_nonempty_str(c->p, "display_name", &ch.display_name);
     metadata_read(c, "custom_metadata", true, &metadata);
     err e = params_check(c->p);
-    store_connected_account ca;
     if (!err_failed(e))
-        e = find_account(c, id, NULL, &ca);
-    if (!err_failed(e)) {
-        const char *merged = metadata ? metadata_merge(c->a, ca.custom_metadata, metadata) : NULL;
-        if (!store_connected_account_update(c->srv->store, c->auth->workspace_id, id,
-                                            display_name, merged, &e) &&
-            !err_failed(e))
-            e = account_not_found();
-    }
+        e = metadata_update(c, metadata, &(metadata_target){read_account_metadata, write_account,
+                                                            &ch, account_not_found()});
     json_decref(metadata);
-    return err_failed(e) ? e : respond_account(c, id);
+    return err_failed(e) ? e : respond_account(c, ch.id);
 }
 
 typedef struct account_removal {

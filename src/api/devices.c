@@ -113,33 +113,47 @@ err list_devices(api_call *c, const char *key, const str_list *types_within)
     store_device *rows = NULL;
     size_t n = 0;
     e = store_device_list(c->srv->store, c->a, &scope, &f, &sp, &rows, &n);
-    if (err_failed(e))
-        return e;
-    listing_respond(&l, c, key, rows, n, sizeof *rows, render_device_row);
-    return ERR_NONE;
+    return err_failed(e) ? e : listing_respond(&l, c, key, rows, n, sizeof *rows, render_device_row);
 }
 
 err devices_list(api_call *c) { return list_devices(c, "devices", NULL); }
 
+typedef struct device_change {
+    store_scope scope;
+    const char *id, *name;
+} device_change;
+
+static bool read_device_metadata(api_call *c, store *s, void *obj, const char **stored, err *e)
+{
+    device_change *ch = obj;
+    store_device d;
+    if (!store_device_get(s, c->a, &ch->scope, ch->id, NULL, &d, e))
+        return false;
+    *stored = d.custom_metadata;
+    return true;
+}
+
+static bool write_device(api_call *c, store *s, void *obj, const char *merged, err *e)
+{
+    (void)c;
+    device_change *ch = obj;
+    return store_device_update(s, &ch->scope, ch->id, ch->name, merged, e);
+}
+
 err devices_update(api_call *c)
 {
-    const char *id = param_required_str(c->p, "device_id"), *name = NULL;
+    device_change ch = {.id = param_required_str(c->p, "device_id")};
     json_t *metadata = NULL;
     if (param_null(c->p, "name"))
-        name = ""; /* back to the provider's name */
+        ch.name = ""; /* back to the provider's name */
     else
-        param_str(c->p, "name", &name);
+        param_str(c->p, "name", &ch.name);
     metadata_read(c, "custom_metadata", true, &metadata);
     err e = params_check(c->p);
-    store_scope scope = api_scope(c, NULL);
-    store_device d;
-    if (!err_failed(e) && !store_device_get(c->srv->store, c->a, &scope, id, NULL, &d, &e) &&
-        !err_failed(e))
-        e = device_not_found();
     if (!err_failed(e)) {
-        const char *merged = metadata ? metadata_merge(c->a, d.custom_metadata, metadata) : NULL;
-        if (!store_device_update(c->srv->store, &scope, id, name, merged, &e) && !err_failed(e))
-            e = device_not_found();
+        ch.scope = api_scope(c, NULL);
+        e = metadata_update(c, metadata, &(metadata_target){read_device_metadata, write_device,
+                                                            &ch, device_not_found()});
     }
     json_decref(metadata);
     return e;

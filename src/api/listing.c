@@ -31,16 +31,24 @@ err listing_begin(listing *l, api_call *c, const store_scope *scope, store_page 
     return params_check(c->p);
 }
 
-void listing_respond(listing *l, api_call *c, const char *key, const void *rows, size_t n,
-                     size_t elem, row_renderer render)
+err listing_respond(listing *l, api_call *c, const char *key, const void *rows, size_t n,
+                    size_t elem, row_renderer render)
 {
     bool has_next = n > (size_t)l->page.limit;
     if (has_next)
         n = (size_t)l->page.limit;
     json_t *arr = json_array();
     const char *bytes = rows;
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, render(c, bytes + i * elem));
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = render(c, bytes + i * elem);
+        if (!item) {
+            json_decref(arr);
+            return err_make(ERR_INTERNAL, "internal_error",
+                            "A stored object could not be rendered (sealed with another server "
+                            "secret?).");
+        }
+        json_array_append_new(arr, item);
+    }
     int64_t last = 0;
     if (n)
         memcpy(&last, bytes + (n - 1) * elem, sizeof last);
@@ -48,6 +56,7 @@ void listing_respond(listing *l, api_call *c, const char *key, const void *rows,
     c->out = json_pack("{s:o,s:o}", key, arr, "pagination",
                        pagination_json(c->a, &l->filters, l->scope_key, base_url, &l->page,
                                        has_next, last));
+    return ERR_NONE;
 }
 
 err listing_by_user_and_metadata(api_call *c, const char *key, user_metadata_fetch fetch,
@@ -68,7 +77,5 @@ err listing_by_user_and_metadata(api_call *c, const char *key, user_metadata_fet
     void *rows = NULL;
     size_t n = 0;
     e = fetch(c, &scope, metadata, &sp, &rows, &n);
-    if (!err_failed(e))
-        listing_respond(&l, c, key, rows, n, elem, render);
-    return e;
+    return err_failed(e) ? e : listing_respond(&l, c, key, rows, n, elem, render);
 }

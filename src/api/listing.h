@@ -20,11 +20,12 @@ void listing_add_metadata(listing *l, api_call *c, const metadata_filter *m);
  * and checks the parameters; returns the store page to ask for. */
 err listing_begin(listing *l, api_call *c, const store_scope *scope, store_page *sp);
 
+/* A row as JSON; NULL when it cannot be rendered. */
 typedef json_t *(*row_renderer)(api_call *c, const void *row);
 /* Responds with rows (records of elem bytes, each starting with its int64
  * seq) under key. */
-void listing_respond(listing *l, api_call *c, const char *key, const void *rows, size_t n,
-                     size_t elem, row_renderer render);
+err listing_respond(listing *l, api_call *c, const char *key, const void *rows, size_t n,
+                    size_t elem, row_renderer render);
 
 /* Fetches one page of a resource within scope, filtered by custom_metadata_has. */
 typedef err (*user_metadata_fetch)(api_call *c, const store_scope *scope,
@@ -34,6 +35,6 @@ typedef err (*user_metadata_fetch)(api_call *c, const store_scope *scope,
 /* A whole list route whose filters are user_identifier_key (narrowing to
  * that user's client session) and custom_metadata_has. */
 err listing_by_user_and_metadata(api_call *c, const char *key, user_metadata_fetch fetch,
-                                 size_t elem, row_renderer render);
+                                size_t elem, row_renderer render);
 
 #endif

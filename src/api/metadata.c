@@ -6,12 +6,13 @@
 #include <string.h>
 
 #include "api/render.h"
+#include "core/utf8.h"
 
 enum { METADATA_MAX_KEYS = 50, METADATA_MAX_KEY = 40, METADATA_MAX_VALUE = 500 };
 
 static bool key_ok(const char *k)
 {
-    size_t n = strlen(k);
+    size_t n = utf8_utf16_length(k);
     if (n == 0 || n > METADATA_MAX_KEY)
         return false;
     for (const unsigned char *p = (const unsigned char *)k; *p; p++)
@@ -33,7 +34,8 @@ static bool metadata_valid(api_call *c, const char *param, json_t *obj, bool all
         const char *problem = NULL;
         if (!key_ok(k))
             problem = "Keys have 1 to 40 characters, without quotes, backslashes or control characters";
-        else if (json_is_string(v) && json_string_length(v) > METADATA_MAX_VALUE)
+        else if (json_is_string(v) &&
+                 utf8_utf16_length(json_string_value(v)) > METADATA_MAX_VALUE)
             problem = "String values have at most 500 characters";
         else if (!json_is_string(v) && !json_is_boolean(v) && !(allow_null && json_is_null(v)))
             problem = "Values are strings or booleans";
@@ -69,11 +71,45 @@ const char *metadata_merge(arena *a, const char *stored, json_t *changes)
         else
             json_object_set(merged, k, v);
     }
-    char *text = json_dumps(merged, JSON_COMPACT | JSON_SORT_KEYS);
+    size_t keys = json_object_size(merged);
+    char *text = keys <= METADATA_MAX_KEYS ? json_dumps(merged, JSON_COMPACT | JSON_SORT_KEYS)
+                                           : NULL;
     json_decref(merged);
+    if (keys > METADATA_MAX_KEYS)
+        return NULL;
     const char *out = arena_strdup(a, text ? text : "{}");
     free(text);
     return out;
+}
+
+typedef struct metadata_change {
+    api_call *c;
+    json_t *changes;
+    const metadata_target *t;
+} metadata_change;
+
+static err apply_metadata_change(store *s, void *ctx)
+{
+    const metadata_change *ch = ctx;
+    api_call *c = ch->c;
+    err e = ERR_NONE;
+    const char *stored = NULL, *merged = NULL;
+    if (!ch->t->read(c, s, ch->t->obj, &stored, &e))
+        return err_failed(e) ? e : ch->t->not_found;
+    if (ch->changes && !(merged = metadata_merge(c->a, stored, ch->changes))) {
+        param_reject(c->p, "custom_metadata",
+                     "At most 50 keys, counting those already set and not removed");
+        return params_check(c->p);
+    }
+    if (!ch->t->write(c, s, ch->t->obj, merged, &e))
+        return err_failed(e) ? e : ch->t->not_found;
+    return ERR_NONE;
+}
+
+err metadata_update(api_call *c, json_t *changes, const metadata_target *t)
+{
+    metadata_change ch = {c, changes, t};
+    return store_transaction(c->srv->store, apply_metadata_change, &ch);
 }
 
 const metadata_filter *metadata_filter_read(api_call *c, const char *key)

@@ -10,8 +10,24 @@
  * null value (which removes the key on merge) is accepted. */
 void metadata_read(api_call *c, const char *key, bool allow_null, json_t **out);
 /* The stored object (serialized, or NULL) with changes applied: null values
- * remove keys. Returns the new serialized object in the arena. */
+ * remove keys. Returns the new serialized object in the arena, or NULL when
+ * the result would have more keys than allowed. */
 const char *metadata_merge(arena *a, const char *stored, json_t *changes);
+/* An object whose custom_metadata (and other fields) one request changes. */
+typedef struct metadata_target {
+    /* The stored custom_metadata of the object, in scope; false when not found. */
+    bool (*read)(api_call *c, store *s, void *obj, const char **stored, err *e);
+    /* Writes merged (NULL: metadata unchanged) and the other changes; false
+     * when not found. */
+    bool (*write)(api_call *c, store *s, void *obj, const char *merged, err *e);
+    void *obj;
+    err not_found;
+} metadata_target;
+
+/* Reads, merges changes (NULL: none) and writes in one transaction, so
+ * that concurrent updates of other keys are never lost and the key limit
+ * holds for the merged result (invalid_input on custom_metadata if not). */
+err metadata_update(api_call *c, json_t *changes, const metadata_target *t);
 /* custom_metadata_has: NULL when not given. */
 const metadata_filter *metadata_filter_read(api_call *c, const char *key);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "core/utf8.h"
 
 typedef struct used_key {
     const char *key;
@@ -209,22 +210,37 @@ bool param_present(params *p, const char *key)
     return query_values(p, key, &vals) > 0;
 }
 
-bool param_str(params *p, const char *key, const char **out)
+static bool length_ok(params *p, const char *key, const char *s, size_t max)
+{
+    if (utf8_utf16_length(s) <= max)
+        return true;
+    param_reject(p, key, arena_sprintf(p->a, "String must contain at most %zu character(s)", max));
+    return false;
+}
+
+bool param_long_str(params *p, const char *key, size_t max, const char **out)
 {
     json_t *jv;
     const char *qv;
     if (!scalar(p, key, &jv, &qv))
         return false;
+    const char *v = qv;
     if (jv) {
         if (!json_is_string(jv)) {
             reject_type(p, key, "string", jv);
             return false;
         }
-        *out = arena_strdup(p->a, json_string_value(jv)); /* jansson refuses \u0000 */
-        return true;
+        v = json_string_value(jv); /* jansson refuses \u0000 */
     }
-    *out = qv;
+    if (!length_ok(p, key, v, max))
+        return false;
+    *out = jv ? arena_strdup(p->a, v) : v;
     return true;
+}
+
+bool param_str(params *p, const char *key, const char **out)
+{
+    return param_long_str(p, key, PARAM_MAX_TEXT, out);
 }
 
 bool param_nonempty_str(params *p, const char *key, const char **out)
@@ -291,6 +307,8 @@ bool param_str_list(params *p, const char *key, str_list *out)
                 param_reject(p, key, "Items must not be empty strings");
                 return false;
             }
+            if (!length_ok(p, key, json_string_value(item), PARAM_MAX_TEXT))
+                return false;
             items[i] = arena_strdup(p->a, json_string_value(item));
         }
         *out = (str_list){items, n};
@@ -311,6 +329,8 @@ bool param_str_list(params *p, const char *key, str_list *out)
             param_reject(p, key, "Items must not be empty strings");
             return false;
         }
+        if (!length_ok(p, key, vals[i], PARAM_MAX_TEXT))
+            return false;
     }
     *out = (str_list){vals, n};
     return true;

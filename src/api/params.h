@@ -16,7 +16,9 @@
 
 typedef struct params params;
 
-enum { PARAM_MAX_LIST = 1000 };
+/* Limits on what a request may hand over: list lengths, and the length in
+ * characters of every string (URLs may be longer). */
+enum { PARAM_MAX_LIST = 1000, PARAM_MAX_TEXT = 255, PARAM_MAX_URL = 2048 };
 
 params *params_from_json(arena *a, json_t *body);
 params *params_from_query(arena *a, const api_kv *kv, size_t n);
@@ -24,10 +26,14 @@ params *params_from_query(arena *a, const api_kv *kv, size_t n);
  * *kv (of *n, capacity *cap, in the arena). */
 void form_decode(arena *a, const char *body, size_t len, api_kv **kv, size_t *n, size_t *cap);
 
+/* A string of at most PARAM_MAX_TEXT characters. */
 bool param_str(params *p, const char *key, const char **out);
+/* A string of at most max characters. */
+bool param_long_str(params *p, const char *key, size_t max, const char **out);
 /* A string that must not be empty when given. */
 bool param_nonempty_str(params *p, const char *key, const char **out);
-/* An array of strings (query: repeated keys; "key=" alone is []). */
+/* An array of strings of at most PARAM_MAX_TEXT characters (query:
+ * repeated keys; "key=" alone is []). */
 bool param_str_list(params *p, const char *key, str_list *out);
 bool param_bool(params *p, const char *key, bool *out);
 bool param_int(params *p, const char *key, int64_t min, int64_t max, int64_t *out);

@@ -107,10 +107,7 @@ err user_identities_list(api_call *c)
     store_user_identity *rows = NULL;
     size_t n = 0;
     e = store_user_identity_list(c->srv->store, c->a, c->auth->workspace_id, &f, &sp, &rows, &n);
-    if (err_failed(e))
-        return e;
-    listing_respond(&l, c, "user_identities", rows, n, sizeof *rows, render_identity_row);
-    return ERR_NONE;
+    return err_failed(e) ? e : listing_respond(&l, c, "user_identities", rows, n, sizeof *rows, render_identity_row);
 }
 
 err user_identities_update(api_call *c)

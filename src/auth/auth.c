@@ -68,33 +68,76 @@ static err resolve_publishable_key(store *s, arena *a, const char *key, const au
     return ERR_NONE;
 }
 
+/* A credential header, the value it carries and the kinds it may carry. */
+typedef struct presented {
+    const char *header;
+    const char *token;
+    unsigned kinds; /* cred_kind bits */
+} presented;
+
+static cred_kind cred_kind_of(token_kind t)
+{
+    switch (t) {
+    case TOKEN_API_KEY: return CRED_API_KEY;
+    case TOKEN_CLIENT_SESSION: return CRED_CLIENT_SESSION;
+    case TOKEN_PUBLISHABLE_KEY: return CRED_PUBLISHABLE_KEY;
+    case TOKEN_MALFORMED: break;
+    }
+    return CRED_NONE;
+}
+
+/* The credential headers in precedence order; returns how many carry a value. */
+static size_t presented_credentials(const auth_headers *h, presented out[4])
+{
+    const presented all[] = {
+        {"Authorization: Bearer", bearer(h->authorization), CRED_API_KEY | CRED_CLIENT_SESSION},
+        {"client-session-token", h->client_session_token, CRED_CLIENT_SESSION},
+        {"seam-client-session-token", h->seam_client_session_token, CRED_CLIENT_SESSION},
+        {"seam-publishable-key", h->publishable_key, CRED_PUBLISHABLE_KEY},
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (all[i].token && *all[i].token)
+            out[n++] = all[i];
+    return n;
+}
+
 const char *auth_credential(const auth_headers *h)
 {
-    const char *candidates[] = {bearer(h->authorization), h->client_session_token,
-                                h->seam_client_session_token, h->publishable_key};
-    for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++)
-        if (candidates[i] && *candidates[i])
-            return candidates[i];
-    return NULL;
+    presented p[4];
+    return presented_credentials(h, p) ? p[0].token : NULL;
 }
 
 err auth_resolve(store *s, const token_keys *keys, arena *a, const auth_headers *h, int64_t now,
                  auth_ctx *out)
 {
     memset(out, 0, sizeof *out);
-    const char *token = auth_credential(h);
-    if (!token)
+    presented p[4];
+    size_t n = presented_credentials(h, p);
+    if (n == 0)
         return unauthorized("unauthorized",
                             "No credential: send an API key or client session token as "
                             "'Authorization: Bearer ...', or a publishable key as "
                             "'seam-publishable-key'.");
-    switch (token_classify(token)) {
+    /* The SDKs send a client session token in two headers; two different
+     * credentials are never meant. */
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(p[i].token, p[0].token) != 0)
+            return unauthorized("unauthorized",
+                                "Different credentials were sent in several headers: send one.");
+    token_kind kind = token_classify(p[0].token);
+    for (size_t i = 0; i < n; i++)
+        if (kind != TOKEN_MALFORMED && !(p[i].kinds & cred_kind_of(kind)))
+            return unauthorized("unauthorized",
+                                arena_sprintf(a, "The %s header does not take %s.", p[i].header,
+                                              cred_kind_name(cred_kind_of(kind))));
+    switch (kind) {
     case TOKEN_API_KEY:
-        return resolve_api_key(s, keys, a, token, out);
+        return resolve_api_key(s, keys, a, p[0].token, out);
     case TOKEN_CLIENT_SESSION:
-        return resolve_client_session(s, keys, a, token, now, out);
+        return resolve_client_session(s, keys, a, p[0].token, now, out);
     case TOKEN_PUBLISHABLE_KEY:
-        return resolve_publishable_key(s, a, token, h, out);
+        return resolve_publishable_key(s, a, p[0].token, h, out);
     case TOKEN_MALFORMED:
         break;
     }

@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth/tokens.h"
 #include "core/ids.h"
 #include "core/timeutil.h"
 
@@ -55,6 +54,7 @@ struct request_state {
     const char *method, *path; /* for the log line */
     int status;
     api_wait wait;             /* set while parked */
+    bool cors;                 /* of the parked request */
 };
 
 /* Bodies over the limit but not over this are read to the end and dropped
@@ -223,12 +223,8 @@ static enum MHD_Result send_api_response(struct MHD_Connection *conn, request_st
     MHD_add_response_header(r, "Content-Type", res->content_type);
     for (size_t i = 0; i < res->nheaders; i++)
         MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
-    /* Browsers may read answers given to client session tokens and
-     * publishable keys; never those given to an API key. */
     const char *origin = header(conn, "Origin");
-    auth_headers creds = credential_headers(conn);
-    const char *credential = auth_credential(&creds);
-    if (origin && !(credential && token_classify(credential) == TOKEN_API_KEY))
+    if (origin && res->cors)
         add_cors(r, origin);
     return send_response(conn, st, res->status, r);
 }
@@ -266,6 +262,7 @@ static enum MHD_Result send_api(http_server *s, struct MHD_Connection *conn, req
     api_handle(s->api, &req, &res);
     if (res.wait.action_attempt_id) {
         st->wait = res.wait;
+        st->cors = res.cors;
         return park(s, conn, st);
     }
     return send_api_response(conn, st, &res);
@@ -349,11 +346,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (st->wait.action_attempt_id) { /* woken: answer with the attempt as it is now */
         api_response res;
         api_wait_answer(s->api, &st->a, &st->wait, &res);
+        res.cors = st->cors;
         return send_api_response(conn, st, &res);
     }
     if (strcmp(method, "OPTIONS") == 0)
         return send_preflight(conn, st);
     return send_api(s, conn, st, method, url);
+}
+
+/* A client's text as it goes into the log: printable ASCII, the rest
+ * (line breaks, control bytes, anything past ASCII) as \xNN, so no request
+ * can write a line of its own; cut at 512 bytes. */
+static const char *log_text(arena *a, const char *s)
+{
+    enum { MAX_LOGGED = 512 };
+    size_t n = strnlen(s, MAX_LOGGED + 1);
+    char *out = arena_alloc(a, MAX_LOGGED * 4 + 4), *o = out;
+    for (size_t i = 0; i < n && i < MAX_LOGGED; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c > 0x20 && c < 0x7f && c != '\\')
+            *o++ = (char)c;
+        else
+            o += sprintf(o, "\\x%02x", c);
+    }
+    if (n > MAX_LOGGED)
+        o += sprintf(o, "...");
+    *o = '\0';
+    return out;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -368,8 +387,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     clock_gettime(CLOCK_MONOTONIC, &now);
     double ms = (double)(now.tv_sec - st->started.tv_sec) * 1e3 +
                 (double)(now.tv_nsec - st->started.tv_nsec) / 1e6;
-    fprintf(stderr, "%s %s %s %d %.2fms%s\n", st->request_id, st->method, st->path, st->status,
-            ms, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    fprintf(stderr, "%s %s %s %d %.2fms%s\n", st->request_id, log_text(&st->a, st->method),
+            log_text(&st->a, st->path), st->status, ms,
+            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     arena_free(&st->a);
     free(st);
     *con_cls = NULL;

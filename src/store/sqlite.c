@@ -627,7 +627,7 @@ bool store_api_key_lookup(store *s, arena *a, const char *token_hash,
 /* ---- client sessions ---- */
 
 #define SESSION_OWN_COLUMNS                                                                \
-    "cs.client_session_id, cs.workspace_id, cs.user_identifier_key, cs.token_sealed,"      \
+    "cs.seq, cs.client_session_id, cs.workspace_id, cs.user_identifier_key, cs.token_sealed,"\
     " cs.user_identity_id, cs.customer_key, cs.created_at, cs.expires_at, cs.revoked_at"
 #define SESSION_COLUMNS                                                                    \
     SESSION_OWN_COLUMNS ", (SELECT COUNT(*) FROM devices d"                               \
@@ -637,17 +637,18 @@ bool store_api_key_lookup(store *s, arena *a, const char *token_hash,
 static void read_session(arena *a, sqlite3_stmt *st, void *row)
 {
     store_client_session *cs = row;
-    cs->client_session_id = col_text(a, st, 0);
-    cs->workspace_id = col_text(a, st, 1);
-    cs->user_identifier_key = col_text(a, st, 2);
-    cs->token_sealed = col_text(a, st, 3);
-    cs->user_identity_id = col_text(a, st, 4);
-    cs->customer_key = col_text(a, st, 5);
-    cs->created_at = sqlite3_column_int64(st, 6);
-    cs->expires_at = sqlite3_column_int64(st, 7);
-    cs->revoked_at = sqlite3_column_int64(st, 8);
-    if (sqlite3_column_count(st) > 9)
-        cs->device_count = sqlite3_column_int64(st, 9);
+    cs->seq = sqlite3_column_int64(st, 0);
+    cs->client_session_id = col_text(a, st, 1);
+    cs->workspace_id = col_text(a, st, 2);
+    cs->user_identifier_key = col_text(a, st, 3);
+    cs->token_sealed = col_text(a, st, 4);
+    cs->user_identity_id = col_text(a, st, 5);
+    cs->customer_key = col_text(a, st, 6);
+    cs->created_at = sqlite3_column_int64(st, 7);
+    cs->expires_at = sqlite3_column_int64(st, 8);
+    cs->revoked_at = sqlite3_column_int64(st, 9);
+    if (sqlite3_column_count(st) > 10)
+        cs->device_count = sqlite3_column_int64(st, 10);
 }
 
 /* The one-column rows of sql, with every parameter bound to session_id. */
@@ -748,9 +749,11 @@ err store_client_session_create(store *s, const store_client_session *cs, const 
                                           " WHERE client_session_id = ?",
                                  "s", replaces_id)))
         return finish(c, e);
+    /* The writer holds the database (BEGIN IMMEDIATE): MAX(seq) + 1 is unique. */
     e = conn_exec(c, NULL, "INSERT INTO client_sessions (client_session_id, workspace_id,"
                            " user_identifier_key, token_hash, token_sealed, user_identity_id,"
-                           " customer_key, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                           " customer_key, created_at, expires_at, seq) VALUES (?,?,?,?,?,?,?,?,?,"
+                           " (SELECT COALESCE(MAX(seq), 0) + 1 FROM client_sessions))",
                   "sszsszzii", cs->client_session_id, cs->workspace_id, cs->user_identifier_key,
                   token_hash, cs->token_sealed, cs->user_identity_id, cs->customer_key,
                   cs->created_at, cs->expires_at);
@@ -787,7 +790,7 @@ bool store_client_session_get(store *s, arena *a, const char *workspace_id, cons
                                      .user_identifier_key = user_identifier_key};
     store_client_session *rows = NULL;
     size_t n = 0;
-    *e = store_client_session_list(s, a, workspace_id, &f, &rows, &n);
+    *e = store_client_session_list(s, a, workspace_id, &f, NULL, &rows, &n);
     if (err_failed(*e) || n == 0)
         return false;
     *out = rows[0];
@@ -795,8 +798,8 @@ bool store_client_session_get(store *s, arena *a, const char *workspace_id, cons
 }
 
 err store_client_session_list(store *s, arena *a, const char *workspace_id,
-                              const store_client_session_filter *f, store_client_session **out,
-                              size_t *count)
+                              const store_client_session_filter *f, const store_page *page,
+                              store_client_session **out, size_t *count)
 {
     err e = ERR_NONE;
     conn *c = get_conn(s, &e);
@@ -823,7 +826,8 @@ err store_client_session_list(store *s, arena *a, const char *workspace_id,
     }
     if (f->without_user_identifier_key)
         sql_builder_append(&b, " AND cs.user_identifier_key IS NULL");
-    sql_builder_append(&b, " ORDER BY cs.created_at, cs.client_session_id");
+    if (page)
+        append_page(&b, "cs", page);
     return select_sessions(c, a, &b, out, count);
 }
 
@@ -922,6 +926,22 @@ static void append_text_eq(sql_builder *b, const char *column, const char *value
         sql_builder_appendf(b, " AND %s = ?", column);
         sql_builder_bind_text(b, value);
     }
+}
+
+/* A LIKE pattern (with ESCAPE '\\') matching text that contains s
+ * literally: '%', '_' and '\\' in s match only themselves. */
+static const char *like_contains(arena *a, const char *s)
+{
+    char *out = arena_alloc(a, 2 * strlen(s) + 3), *o = out;
+    *o++ = '%';
+    for (; *s; s++) {
+        if (*s == '%' || *s == '_' || *s == '\\')
+            *o++ = '\\';
+        *o++ = *s;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
 }
 
 /* ---- connected accounts ---- */
@@ -1102,18 +1122,39 @@ err store_connect_webview_list(store *s, arena *a, const store_scope *scope,
     return select_built(c, a, &b, sizeof **out, read_webview, (void **)out, count);
 }
 
-err store_connect_webview_update(store *s, const store_connect_webview *cw)
+bool store_connect_webview_update(store *s, const store_connect_webview *cw, err *e)
 {
-    err e = ERR_NONE;
-    STORE_CHANGE(s, &e, NULL,
+    bool changed = false;
+    STORE_CHANGE(s, e, &changed,
                  "UPDATE connect_webviews SET status = ?, connected_account_id = ?,"
-                 " selected_provider = ?, login_successful = ?, failed_logins = ?, error = ?,"
-                 " authorized_at = ? WHERE workspace_id = ? AND connect_webview_id = ?",
-                 "szzbiznss", cw->status, cw->connected_account_id, cw->selected_provider,
-                 (int)cw->login_successful, cw->failed_logins, cw->error,
+                 " selected_provider = ?, login_successful = ?, error = ?, authorized_at = ?"
+                 " WHERE workspace_id = ? AND connect_webview_id = ? AND status = 'pending'",
+                 "szzbznss", cw->status, cw->connected_account_id, cw->selected_provider,
+                 (int)cw->login_successful, cw->error,
                  cw->authorized_at ? cw->authorized_at : (int64_t)-1, cw->workspace_id,
                  cw->connect_webview_id);
-    return e;
+    return changed;
+}
+
+int64_t store_connect_webview_failed_login(store *s, const char *workspace_id, const char *id,
+                                           err *e)
+{
+    int64_t n = -1;
+    conn *c = get_conn(s, e);
+    sqlite3_stmt *st =
+        c ? prepare_args(c, e,
+                         "UPDATE connect_webviews SET failed_logins = failed_logins + 1"
+                         " WHERE workspace_id = ? AND connect_webview_id = ? AND status = 'pending'"
+                         " RETURNING failed_logins",
+                         "ss", workspace_id, id)
+          : NULL;
+    if (st) {
+        arena a;
+        arena_init(&a);
+        collect_one(c, &a, st, sizeof n, read_int, &n, e);
+        arena_free(&a);
+    }
+    return n;
 }
 
 bool store_connect_webview_delete(store *s, const char *workspace_id, const char *id, err *e)
@@ -1191,9 +1232,11 @@ err store_user_identity_list(store *s, arena *a, const char *workspace_id,
     if (f->ids)
         append_in_list(&b, "ui.user_identity_id", f->ids);
     if (f->search) {
-        const char *like = arena_sprintf(a, "%%%s%%", f->search);
-        sql_builder_append(&b, " AND (ui.user_identity_key LIKE ? OR ui.email_address LIKE ?"
-                               " OR ui.phone_number LIKE ? OR ui.full_name LIKE ?)");
+        const char *like = like_contains(a, f->search);
+        sql_builder_append(&b, " AND (ui.user_identity_key LIKE ? ESCAPE '\\'"
+                               " OR ui.email_address LIKE ? ESCAPE '\\'"
+                               " OR ui.phone_number LIKE ? ESCAPE '\\'"
+                               " OR ui.full_name LIKE ? ESCAPE '\\')");
         for (int i = 0; i < 4; i++)
             sql_builder_bind_text(&b, like);
     }
@@ -1327,8 +1370,9 @@ err store_device_list(store *s, arena *a, const store_scope *scope, const store_
         sql_builder_bind_int(&b, f->created_before);
     }
     if (f->search) {
-        const char *like = arena_sprintf(a, "%%%s%%", f->search);
-        sql_builder_append(&b, " AND (d.name LIKE ? OR d.nickname LIKE ? OR d.device_id = ?)");
+        const char *like = like_contains(a, f->search);
+        sql_builder_append(&b, " AND (d.name LIKE ? ESCAPE '\\' OR d.nickname LIKE ? ESCAPE '\\'"
+                               " OR d.device_id = ?)");
         sql_builder_bind_text(&b, like);
         sql_builder_bind_text(&b, like);
         sql_builder_bind_text(&b, f->search);

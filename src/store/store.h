@@ -38,6 +38,11 @@ typedef struct str_list {
     size_t count;
 } str_list;
 
+typedef struct store_page {
+    int64_t after_seq; /* keyset pagination: seq > after_seq */
+    size_t limit;      /* rows to return at most */
+} store_page;
+
 /* ---- workspaces and credentials ---- */
 
 typedef struct store_workspace {
@@ -66,6 +71,7 @@ bool store_api_key_lookup(store *s, arena *a, const char *token_hash,
 /* ---- client sessions ---- */
 
 typedef struct store_client_session {
+    int64_t seq; /* list order */
     const char *client_session_id;
     const char *workspace_id;
     const char *user_identifier_key; /* NULL when none */
@@ -110,9 +116,10 @@ typedef struct store_client_session_filter {
     bool without_user_identifier_key;
 } store_client_session_filter;
 
+/* In creation order; one page of them, or all when page is NULL. */
 err store_client_session_list(store *s, arena *a, const char *workspace_id,
-                              const store_client_session_filter *f, store_client_session **out,
-                              size_t *count);
+                              const store_client_session_filter *f, const store_page *page,
+                              store_client_session **out, size_t *count);
 /* Adds grants to an existing session, and sets its expiry when expires_at
  * is not 0; false when it does not exist. */
 bool store_client_session_grant(store *s, const char *workspace_id, const char *id,
@@ -173,11 +180,6 @@ bool store_connected_account_by_login(store *s, arena *a, const char *workspace_
 bool store_connected_account_get(store *s, arena *a, const store_scope *scope, const char *id,
                                  const char *email, store_connected_account *out, err *e);
 
-typedef struct store_page {
-    int64_t after_seq; /* keyset pagination: seq > after_seq */
-    size_t limit;      /* rows to return at most */
-} store_page;
-
 err store_connected_account_list(store *s, arena *a, const store_scope *scope,
                                  const metadata_filter *metadata, const store_page *page,
                                  store_connected_account **out, size_t *count);
@@ -220,9 +222,14 @@ bool store_connect_webview_for_page(store *s, arena *a, const char *id,
 err store_connect_webview_list(store *s, arena *a, const store_scope *scope,
                                const metadata_filter *metadata, const store_page *page,
                                store_connect_webview **out, size_t *count);
-/* Writes the life-cycle fields: status, connected_account_id,
- * selected_provider, login_successful, failed_logins, error, authorized_at. */
-err store_connect_webview_update(store *s, const store_connect_webview *cw);
+/* Ends a pending webview: writes status, connected_account_id,
+ * selected_provider, login_successful, error and authorized_at. False (and
+ * no error) when it is no longer pending: another tab ended it first. */
+bool store_connect_webview_update(store *s, const store_connect_webview *cw, err *e);
+/* Counts a failed sign-in of a pending webview; the new count, or -1 when
+ * it is no longer pending. */
+int64_t store_connect_webview_failed_login(store *s, const char *workspace_id, const char *id,
+                                           err *e);
 bool store_connect_webview_delete(store *s, const char *workspace_id, const char *id, err *e);
 
 /* ---- user identities ---- */

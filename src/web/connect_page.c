@@ -144,15 +144,31 @@ static void show_outcome(page *pg)
     render_result(pg, 200, "Not connected", "No account was connected. You can close this page.");
 }
 
+/* The webview was ended by another tab meanwhile: show how it ended. */
+static err show_current_outcome(page *pg)
+{
+    err e = ERR_NONE;
+    if (store_connect_webview_for_page(pg->c->srv->store, pg->c->a, pg->cw.connect_webview_id,
+                                       &pg->cw, &e))
+        show_outcome(pg);
+    return e;
+}
+
 static err fail(page *pg, const char *reason)
 {
     pg->cw.status = "failed";
     pg->cw.error = reason;
-    err e = store_connect_webview_update(pg->c->srv->store, &pg->cw);
-    if (!err_failed(e))
+    err e = ERR_NONE;
+    if (store_connect_webview_update(pg->c->srv->store, &pg->cw, &e))
         show_outcome(pg);
+    else if (!err_failed(e))
+        e = show_current_outcome(pg);
     return e;
 }
+
+/* What connect_account returns, to roll back, when another tab ended the
+ * webview while this one was connecting. */
+static const char ENDED_ELSEWHERE[] = "connect_webview_ended_elsewhere";
 
 typedef struct connection {
     page *pg;
@@ -226,7 +242,9 @@ static err connect_account(store *s, void *ctx)
     cw->login_successful = true;
     cw->authorized_at = c->now;
     cw->error = NULL;
-    return store_connect_webview_update(s, cw);
+    if (!store_connect_webview_update(s, cw, &e) && !err_failed(e))
+        e = err_make(ERR_BAD_REQUEST, ENDED_ELSEWHERE, "The webview was ended meanwhile.");
+    return e;
 }
 
 static err handle_post(page *pg, const char *provider_name, const char *action,
@@ -246,16 +264,23 @@ static err handle_post(page *pg, const char *provider_name, const char *action,
         return fail(pg, "user_cancelled");
     const provider_account *account = NULL;
     if (p->login(p, username, password, &account) != PROVIDER_OK) {
-        pg->cw.failed_logins++;
-        if (pg->cw.failed_logins >= MAX_FAILED_LOGINS)
+        err e = ERR_NONE;
+        int64_t failed = store_connect_webview_failed_login(pg->c->srv->store,
+                                                            pg->cw.workspace_id,
+                                                            pg->cw.connect_webview_id, &e);
+        if (err_failed(e))
+            return e;
+        if (failed < 0)
+            return show_current_outcome(pg);
+        if (failed >= MAX_FAILED_LOGINS)
             return fail(pg, "too_many_attempts");
-        err e = store_connect_webview_update(pg->c->srv->store, &pg->cw);
-        if (!err_failed(e))
-            show_login(pg, p, username, "The email or password is not right. Try again.");
-        return e;
+        show_login(pg, p, username, "The email or password is not right. Try again.");
+        return ERR_NONE;
     }
     connection cn = {pg, p, account};
     err e = store_transaction(pg->c->srv->store, connect_account, &cn);
+    if (e.type == ENDED_ELSEWHERE)
+        return show_current_outcome(pg);
     if (!err_failed(e))
         show_outcome(pg);
     return e;
