@@ -133,8 +133,9 @@ void config_usage(const char *program)
             "  %s serve [options]                      run the API server\n"
             "  %s workspace create --name NAME [--sandbox]\n"
             "  %s api-key create --workspace ID [--name NAME]\n"
+            "  %s routes                               print the route table as JSON\n"
             "options (each also read from its environment variable):\n",
-            program, program, program);
+            program, program, program, program);
     for (size_t i = 0; i < sizeof OPTIONS / sizeof *OPTIONS; i++)
         fprintf(stderr, "  %-28s %-34s %s\n", OPTIONS[i].flag, OPTIONS[i].env, OPTIONS[i].help);
     fprintf(stderr, "  %-28s %-34s %s\n", "", "LATCHKEY_SECRET",

@@ -1,5 +1,6 @@
 /* latchkey's command line: `serve` runs the API server; `workspace create`
- * and `api-key create` administer the database directly. */
+ * and `api-key create` administer the database directly; `routes` prints
+ * the route table. */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 
 #include "admin.h"
 #include "api/api.h"
+#include "api/router.h"
 #include "auth/secret.h"
 #include "config.h"
 #include "http/server.h"
@@ -206,6 +208,10 @@ static int cmd_serve(app *ap)
         .timeout_seconds = cfg->timeout_seconds,
         .body_limit = 1 << 20,
         .url_limit = 16 * 1024,
+        /* libmicrohttpd keeps each query parameter in the connection's
+         * memory (about 34 bytes, from the half its read buffer leaves):
+         * 1500 of them fit in 128 KiB with room for the response. */
+        .query_param_limit = 1500,
         .header_limit = 32 * 1024,
         .connection_memory = 128 * 1024,
     };
@@ -227,9 +233,48 @@ static int cmd_serve(app *ap)
     return 0;
 }
 
+/* The route table as JSON: [{path, methods, credentials, page}, ...].
+ * Needs no data directory or database. */
+static int cmd_routes(void)
+{
+    static const struct {
+        unsigned kind;
+        const char *name;
+    } CREDS[] = {
+        {CRED_API_KEY, "api_key"},
+        {CRED_CLIENT_SESSION, "client_session"},
+        {CRED_PUBLISHABLE_KEY, "publishable_key"},
+    };
+    json_t *routes = json_array();
+    for (size_t i = 0; i < router_count(); i++) {
+        const route *r = router_at(i);
+        json_t *methods = json_array(), *creds = json_array();
+        for (unsigned bit = 1; bit <= METHOD_DELETE; bit <<= 1)
+            if (r->methods & bit)
+                json_array_append_new(methods, json_string(router_method_name(bit)));
+        for (size_t k = 0; k < sizeof CREDS / sizeof *CREDS; k++)
+            if (r->creds & CREDS[k].kind)
+                json_array_append_new(creds, json_string(CREDS[k].name));
+        json_array_append_new(routes, json_pack("{s:s,s:o,s:o,s:b}", "path", r->path, "methods",
+                                                methods, "credentials", creds, "page", r->page));
+    }
+    print_json(routes);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return fail("routes", "cannot write to standard output");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    /* Everything latchkey writes (database, server secret) is its owner's alone. */
+    umask(077);
     if (argc < 2) {
+        config_usage(argv[0]);
+        return 2;
+    }
+    if (strcmp(argv[1], "routes") == 0) {
+        if (argc == 2)
+            return cmd_routes();
         config_usage(argv[0]);
         return 2;
     }

@@ -56,6 +56,16 @@ const route *router_find(const char *path)
     return NULL;
 }
 
+size_t router_count(void)
+{
+    return sizeof ROUTES / sizeof *ROUTES;
+}
+
+const route *router_at(size_t i)
+{
+    return i < router_count() ? &ROUTES[i] : NULL;
+}
+
 static const char *const METHOD_NAMES[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
 unsigned router_method_bit(const char *method)
@@ -64,6 +74,14 @@ unsigned router_method_bit(const char *method)
         if (strcmp(METHOD_NAMES[i], method) == 0)
             return 1u << i;
     return 0;
+}
+
+const char *router_method_name(unsigned bit)
+{
+    for (unsigned i = 0; i < sizeof METHOD_NAMES / sizeof *METHOD_NAMES; i++)
+        if (bit == 1u << i)
+            return METHOD_NAMES[i];
+    return NULL;
 }
 
 const char *router_allow_header(arena *a, unsigned methods)

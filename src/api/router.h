@@ -22,8 +22,14 @@ typedef struct route {
 } route;
 
 const route *router_find(const char *path);
+/* The table in order, for listing it (`latchkey routes`) and for tests
+ * that visit every route: router_at(i) for i < router_count(). */
+size_t router_count(void);
+const route *router_at(size_t i);
 /* METHOD_* bit for a method name, 0 for any other. */
 unsigned router_method_bit(const char *method);
+/* The name of one METHOD_* bit, NULL for anything else. */
+const char *router_method_name(unsigned bit);
 /* "GET, POST" for a methods mask, in an arena. */
 const char *router_allow_header(arena *a, unsigned methods);
 

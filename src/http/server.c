@@ -30,11 +30,28 @@ typedef struct parked {
     struct parked *next;
 } parked;
 
+/* What the guard knows of one connection. While the connection is reading
+ * a request (its head, or its body) it is on the server's `reading` list,
+ * oldest first, with a deadline: a client that trickles bytes cannot keep
+ * it for longer, and under pressure the oldest reader makes room. */
+typedef struct conn_guard {
+    int fd;
+    int64_t since_ms;    /* when it started reading this request */
+    int64_t deadline_ms; /* when it is closed if still reading */
+    bool reading;
+    struct conn_guard *prev, *next;
+} conn_guard;
+
 struct http_server {
     struct MHD_Daemon *daemon;
     const api_server *api;
     http_config cfg;
     atomic_int in_flight;
+    /* The connection guard: every open connection is counted, the reading
+     * ones listed. */
+    pthread_mutex_t guard_mu;
+    conn_guard *reading_first, *reading_last;
+    unsigned connections;
     /* Parked requests, and the thread that wakes them when their wait is over. */
     pthread_mutex_t park_mu;
     parked *parked;
@@ -44,6 +61,7 @@ struct http_server {
 
 struct request_state {
     arena a;
+    conn_guard *guard;
     char request_id[8 + UUID_STR_LEN];
     struct timespec started;
     char *body;
@@ -51,6 +69,9 @@ struct request_state {
     bool too_large;
     unsigned long long announced; /* Content-Length, 0 when none */
     size_t discarded;             /* body bytes read past the limit and dropped */
+    bool body_follows;
+    size_t uri_size;              /* of the request line's URI, as sent */
+    int query_refused;            /* 414: URL too long; 400: too many parameters */
     const char *method, *path; /* for the log line */
     int status;
     api_wait wait;             /* set while parked */
@@ -174,32 +195,81 @@ static enum MHD_Result send_too_large(struct MHD_Connection *conn, request_state
                                          limit));
 }
 
-static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key,
-                                const char *value)
+/* What the head says about framing, counted over every header as sent. */
+typedef struct head_facts {
+    size_t size;          /* bytes of names and values */
+    unsigned content_length, transfer_encoding, host;
+    const char *transfer_encoding_value;
+    bool nul;             /* a name or value with a NUL byte in it */
+} head_facts;
+
+/* libmicrohttpd keeps header lines in its read buffer and ends a value
+ * with a NUL written over the line's end (CR, LF) or over the spaces it
+ * trims; it cuts a value at a NUL byte the client sent inside it. So the
+ * byte after the terminator tells: the rest of the line (or of a bare-LF
+ * line's successor) means the client's NUL, or a bare LF, ended it. */
+static bool value_cut_at_nul(const char *value, size_t size)
+{
+    char after = value[size + 1];
+    return after != '\0' && after != '\n' && after != ' ' && after != '\t';
+}
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
-    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4;
+    head_facts *f = cls;
+    f->size += key_size + value_size + 4;
+    f->nul |= strlen(key) != key_size || (value && value_cut_at_nul(value, value_size));
+    if (strcasecmp(key, "Content-Length") == 0) {
+        f->content_length++;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->transfer_encoding++;
+        f->transfer_encoding_value = value;
+    } else if (strcasecmp(key, "Host") == 0) {
+        f->host++;
+    }
     return MHD_YES;
 }
 
-/* The request line and headers against the limits: 414 or 431 in the API
- * error shape. (Past the connection's buffer, libmicrohttpd answers itself.) */
+/* The request line and headers against the limits (414, 400, 431) and against
+ * framing a proxy in front could read another way (400): one body length,
+ * said once; chunked as the only transfer coding; a Host on HTTP/1.1; no
+ * NUL bytes. (Past the connection's buffer, libmicrohttpd answers itself.) */
 static enum MHD_Result check_head(http_server *s, struct MHD_Connection *conn, request_state *st,
-                                  const char *url, bool *rejected)
+                                  const char *version, bool *rejected)
 {
-    size_t url_size = strlen(url), header_size = 0;
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_size, &url_size);
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, add_size, &header_size);
+    head_facts f = {0};
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, count_header, &f);
     *rejected = true;
-    if (url_size > s->cfg.url_limit)
+    if (st->query_refused == 414)
         return send_http_error(conn, st, 414, "uri_too_long",
                                arena_sprintf(&st->a, "The URL is longer than %zu bytes.",
                                              s->cfg.url_limit));
-    if (header_size > s->cfg.header_limit)
+    if (st->query_refused)
+        return send_http_error(conn, st, 400, "invalid_input",
+                               arena_sprintf(&st->a, "The query has more than %zu parameters.",
+                                             s->cfg.query_param_limit));
+    if (f.size > s->cfg.header_limit)
         return send_http_error(conn, st, 431, "request_header_fields_too_large",
                                arena_sprintf(&st->a, "The headers are larger than %zu bytes.",
                                              s->cfg.header_limit));
+    const char *problem =
+        f.nul ? "A header contains a NUL byte (or ends with a bare line feed)."
+        : f.content_length > 1 ? "Content-Length is given more than once."
+        : f.transfer_encoding > 1 ? "Transfer-Encoding is given more than once."
+        : f.transfer_encoding && f.content_length
+            ? "Content-Length and Transfer-Encoding cannot both be given."
+        : f.transfer_encoding && strcasecmp(f.transfer_encoding_value, "chunked") != 0
+            ? "The only transfer coding accepted is chunked."
+        : f.host > 1 ? "Host is given more than once."
+        : !f.host && strcmp(version, MHD_HTTP_VERSION_1_1) == 0
+            ? "An HTTP/1.1 request needs a Host header."
+            : NULL;
+    if (problem)
+        return send_http_error(conn, st, 400, "invalid_request", problem);
     *rejected = false;
+    st->body_follows = f.content_length ? st->announced > 0 : f.transfer_encoding > 0;
     return MHD_YES;
 }
 
@@ -287,9 +357,140 @@ static bool append_body(request_state *st, const char *data, size_t size, size_t
     return true;
 }
 
-static request_state *request_begin(http_server *s, struct MHD_Connection *conn,
-                                    const char *method, const char *url)
+/* ---- the connection guard ---- */
+
+enum {
+    GUARD_MIN_AGE_MS = 1000,    /* a reader younger than this is never evicted */
+    BODY_TIMEOUT_FACTOR = 3,    /* a body may take this many timeouts */
+};
+
+static void guard_unlist(http_server *s, conn_guard *g)
 {
+    if (!g->reading)
+        return;
+    *(g->prev ? &g->prev->next : &s->reading_first) = g->next;
+    *(g->next ? &g->next->prev : &s->reading_last) = g->prev;
+    g->prev = g->next = NULL;
+    g->reading = false;
+}
+
+/* Starts reading a request (the connection is new, or answered its last
+ * request and waits for the next): listed last, with a deadline. */
+static void guard_reading(http_server *s, conn_guard *g, int64_t now)
+{
+    guard_unlist(s, g);
+    g->since_ms = now;
+    g->deadline_ms = now + (int64_t)s->cfg.timeout_seconds * 1000;
+    g->reading = true;
+    g->prev = s->reading_last;
+    *(s->reading_last ? &s->reading_last->next : &s->reading_first) = g;
+    s->reading_last = g;
+}
+
+/* Closes the connection under MHD's feet: its thread sees the socket end
+ * and cleans up as if the client had left. */
+static void guard_close(http_server *s, conn_guard *g)
+{
+    guard_unlist(s, g);
+    shutdown(g->fd, SHUT_RDWR);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_server *s = cls;
+    pthread_mutex_lock(&s->guard_mu);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn_guard *g = info ? calloc(1, sizeof *g) : NULL;
+        if (g) {
+            int64_t now = time_now_ms();
+            g->fd = info->connect_fd;
+            guard_reading(s, g, now);
+            s->connections++;
+            /* Near the limit, the reader that has taken longest makes room
+             * for the newcomer: a trickling client before anyone else. */
+            conn_guard *oldest = s->reading_first;
+            if (s->connections > s->cfg.connection_limit / 10 * 9 && oldest != g &&
+                now - oldest->since_ms >= GUARD_MIN_AGE_MS)
+                guard_close(s, oldest);
+        }
+        *socket_context = g;
+    } else if (*socket_context) {
+        conn_guard *g = *socket_context;
+        guard_unlist(s, g);
+        s->connections--;
+        free(g);
+        *socket_context = NULL;
+    }
+    pthread_mutex_unlock(&s->guard_mu);
+}
+
+/* Closes the connections that are past their deadline. */
+static void guard_sweep(http_server *s)
+{
+    int64_t now = time_now_ms();
+    pthread_mutex_lock(&s->guard_mu);
+    for (conn_guard *g = s->reading_first, *next; g; g = next) {
+        next = g->next;
+        if (now >= g->deadline_ms)
+            guard_close(s, g);
+    }
+    pthread_mutex_unlock(&s->guard_mu);
+}
+
+/* The head has arrived: a body gets a longer deadline; a request without
+ * one is off the list while it is answered. */
+static void guard_head_done(http_server *s, conn_guard *g, bool body_follows)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&s->guard_mu);
+    if (body_follows && g->reading)
+        g->deadline_ms = time_now_ms() +
+                         (int64_t)s->cfg.timeout_seconds * 1000 * BODY_TIMEOUT_FACTOR;
+    else
+        guard_unlist(s, g);
+    pthread_mutex_unlock(&s->guard_mu);
+}
+
+static void guard_answering(http_server *s, conn_guard *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&s->guard_mu);
+    guard_unlist(s, g);
+    pthread_mutex_unlock(&s->guard_mu);
+}
+
+/* The connection answered its request and waits for the next one. */
+static void guard_idle(http_server *s, conn_guard *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&s->guard_mu);
+    guard_reading(s, g, time_now_ms());
+    pthread_mutex_unlock(&s->guard_mu);
+}
+
+static conn_guard *guard_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* A request begins with its request line, which libmicrohttpd shows here
+ * before it parses the query string into its connection pool. A query it
+ * could not hold would leave the request unanswered, so a URL over the
+ * limit, or a query of more parameters than allowed, is cut off here (its
+ * '?' ends the text) and refused once the head is in. The state made here
+ * is the request's; the completion callback frees it. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)conn;
+    http_server *s = cls;
     request_state *st = calloc(1, sizeof *st);
     if (!st)
         return NULL;
@@ -297,13 +498,32 @@ static request_state *request_begin(http_server *s, struct MHD_Connection *conn,
     memcpy(st->request_id, "request_", 8);
     uuid_v4(st->request_id + 8);
     clock_gettime(CLOCK_MONOTONIC, &st->started);
+    atomic_fetch_add(&s->in_flight, 1);
+    st->uri_size = strlen(uri);
+    char *query = strchr(uri, '?'); /* libmicrohttpd's own, writable buffer */
+    if (query) {
+        size_t params = 1;
+        for (const char *c = query; *c; c++)
+            params += *c == '&';
+        st->query_refused = st->uri_size > s->cfg.url_limit ? 414
+                            : params > s->cfg.query_param_limit ? 400
+                                                                 : 0;
+        if (st->query_refused)
+            query[1] = '\0';
+    }
+    return st;
+}
+
+/* The head is in: the rest of the request's state. */
+static void request_head(http_server *s, request_state *st, struct MHD_Connection *conn,
+                         const char *method, const char *url)
+{
     st->method = arena_strdup(&st->a, method);
     st->path = arena_strdup(&st->a, url);
+    st->guard = guard_of(conn);
     const char *cl = header(conn, "Content-Length");
     st->announced = cl ? strtoull(cl, NULL, 10) : 0;
     st->too_large = st->announced > s->cfg.body_limit;
-    atomic_fetch_add(&s->in_flight, 1);
-    return st;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -311,19 +531,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
 {
-    (void)version;
     http_server *s = cls;
     request_state *st = *con_cls;
-    if (!st) {
-        st = request_begin(s, conn, method, url);
-        *con_cls = st;
+    if (!st)
+        return MHD_NO; /* on_uri could not allocate it */
+    if (!st->method) {
         /* An answer sent before the body is read reaches few clients (the
          * close resets the connection), so a body up to DISCARD_LIMIT is read
          * and dropped, and only a larger one is refused at once. */
-        if (!st)
-            return MHD_NO;
+        request_head(s, st, conn, method, url);
         bool rejected;
-        enum MHD_Result ret = check_head(s, conn, st, url, &rejected);
+        enum MHD_Result ret = check_head(s, conn, st, version, &rejected);
+        guard_head_done(s, st->guard, !rejected && st->body_follows);
         if (rejected)
             return ret;
         if (st->announced > DISCARD_LIMIT)
@@ -341,6 +560,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    guard_answering(s, st->guard);
     if (st->too_large)
         return send_too_large(conn, st, s->cfg.body_limit);
     if (st->wait.action_attempt_id) { /* woken: answer with the attempt as it is now */
@@ -378,7 +598,6 @@ static const char *log_text(arena *a, const char *s)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     http_server *s = cls;
     request_state *st = *con_cls;
     if (!st)
@@ -387,9 +606,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     clock_gettime(CLOCK_MONOTONIC, &now);
     double ms = (double)(now.tv_sec - st->started.tv_sec) * 1e3 +
                 (double)(now.tv_nsec - st->started.tv_nsec) / 1e6;
-    fprintf(stderr, "%s %s %s %d %.2fms%s\n", st->request_id, log_text(&st->a, st->method),
-            log_text(&st->a, st->path), st->status, ms,
+    /* No method: libmicrohttpd refused the head itself (status 0). */
+    fprintf(stderr, "%s %s %s %d %.2fms%s\n", st->request_id,
+            st->method ? log_text(&st->a, st->method) : "-",
+            st->path ? log_text(&st->a, st->path) : "-", st->status, ms,
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        guard_idle(s, guard_of(conn));
     arena_free(&st->a);
     free(st);
     *con_cls = NULL;
@@ -399,12 +622,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 enum { WAKER_LOOK_MS = 200 };
 
 /* Resumes the parked requests whose wait is over (all of them when
- * stopping); woken by finished attempts, and looks at least every 200 ms. */
+ * stopping), and closes connections past their reading deadline; woken by
+ * finished attempts, and looks at least every 200 ms. */
 static void *wake_parked(void *arg)
 {
     http_server *s = arg;
     for (;;) {
         api_wait_progress(s->api, time_now_ms() + WAKER_LOOK_MS);
+        guard_sweep(s);
         pthread_mutex_lock(&s->park_mu);
         bool stopping = s->stopping;
         for (parked **pp = &s->parked; *pp;) {
@@ -422,6 +647,13 @@ static void *wake_parked(void *arg)
     }
 }
 
+static void server_free(http_server *s)
+{
+    pthread_mutex_destroy(&s->park_mu);
+    pthread_mutex_destroy(&s->guard_mu);
+    free(s);
+}
+
 http_server *http_start(const http_config *cfg, const api_server *api, char *why, size_t whylen)
 {
     http_server *s = calloc(1, sizeof *s);
@@ -432,6 +664,8 @@ http_server *http_start(const http_config *cfg, const api_server *api, char *why
     s->api = api;
     s->cfg = *cfg;
     atomic_init(&s->in_flight, 0);
+    pthread_mutex_init(&s->park_mu, NULL);
+    pthread_mutex_init(&s->guard_mu, NULL);
 
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV};
@@ -441,7 +675,7 @@ http_server *http_start(const http_config *cfg, const api_server *api, char *why
     int rc = getaddrinfo(cfg->host, port, &hints, &ai);
     if (rc != 0) {
         snprintf(why, whylen, "cannot resolve host %s: %s", cfg->host, gai_strerror(rc));
-        free(s);
+        server_free(s);
         return NULL;
     }
     /* No MHD_USE_ERROR_LOG: it logs every client that hangs up early. */
@@ -458,20 +692,20 @@ http_server *http_start(const http_config *cfg, const api_server *api, char *why
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->connection_memory,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {
         snprintf(why, whylen, "cannot listen on %s:%u (in use, or not permitted)", cfg->host,
                  cfg->port);
-        free(s);
+        server_free(s);
         return NULL;
     }
-    pthread_mutex_init(&s->park_mu, NULL);
     if (pthread_create(&s->waker, NULL, wake_parked, s) != 0) {
         MHD_stop_daemon(s->daemon);
-        pthread_mutex_destroy(&s->park_mu);
-        free(s);
+        server_free(s);
         snprintf(why, whylen, "cannot start a thread");
         return NULL;
     }
@@ -497,6 +731,5 @@ void http_stop(http_server *s, unsigned grace_ms)
     for (unsigned waited = 0; atomic_load(&s->in_flight) > 0 && waited < grace_ms; waited += 10)
         usleep(10 * 1000);
     MHD_stop_daemon(s->daemon);
-    pthread_mutex_destroy(&s->park_mu);
-    free(s);
+    server_free(s);
 }

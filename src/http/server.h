@@ -17,6 +17,7 @@ typedef struct http_config {
     unsigned timeout_seconds;  /* idle connection timeout */
     size_t body_limit;         /* larger bodies get 413 */
     size_t url_limit;          /* longer URLs (path and query) get 414 */
+    size_t query_param_limit;  /* queries of more parameters get 400 */
     size_t header_limit;       /* larger headers get 431 */
     size_t connection_memory;  /* per-connection buffer: above the two limits */
 } http_config;

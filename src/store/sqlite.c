@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store/migrations.h"
 #include "store/sql_builder.h"
@@ -388,6 +389,20 @@ static void configure_sqlite_once(void)
     sqlite3_initialize();
 }
 
+/* The database holds every user_identifier_key and publishable key: its
+ * files are the owner's alone, also when an older latchkey (or a wider
+ * umask) created them readable by others. SQLite gives -wal and -shm the
+ * database file's mode when it creates them. */
+static void make_private(const char *path)
+{
+    static const char *const SUFFIXES[] = {"", "-wal", "-shm", "-journal"};
+    char file[4096];
+    for (size_t i = 0; i < sizeof SUFFIXES / sizeof *SUFFIXES; i++) {
+        snprintf(file, sizeof file, "%s%s", path, SUFFIXES[i]);
+        chmod(file, S_IRUSR | S_IWUSR); /* absent files: nothing to do */
+    }
+}
+
 store *store_open(const char *url, err *e)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -409,6 +424,7 @@ store *store_open(const char *url, err *e)
         store_close(s);
         return NULL;
     }
+    make_private(path);
     return s;
 }
 
