@@ -119,7 +119,8 @@ static err check_publishable_key(api_call *c, const char *uik, const grant_param
         return err_make(ERR_FORBIDDEN, "publishable_keys_must_create_empty_client_sessions",
                         "A publishable key can only create a client session with no connected "
                         "accounts, connect webviews, user identity, customer key or expiry.");
-    if (!uik)
+    const char *header = c->auth->user_identifier_key_header;
+    if (!uik && !(header && *header)) /* a header too long is invalid_input, below */
         return err_make(ERR_BAD_REQUEST, "missing_user_identifier_key",
                         "A publishable key needs a user_identifier_key (in the body or the "
                         "seam-user-identifier-key header).");

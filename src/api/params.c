@@ -118,7 +118,9 @@ void param_reject(params *p, const char *key, const char *message)
     json_t *entry = json_object_get(p->errors, key);
     if (!entry) {
         entry = json_pack("{s:[]}", "_errors");
-        json_object_set_new(p->errors, key, entry);
+        /* jansson frees entry when it refuses key (not UTF-8). */
+        if (json_object_set_new(p->errors, key, entry) != 0)
+            entry = NULL;
     }
     json_array_append_new(json_object_get(entry, "_errors"), json_string(message));
     if (!p->first_problem)

@@ -170,10 +170,12 @@ static enum MHD_Result send_preflight(struct MHD_Connection *conn, request_state
     return send_response(conn, st, 204, r);
 }
 
-/* An error the HTTP layer finds itself, in the API's error shape; the
- * connection closes after it. */
-static enum MHD_Result send_http_error(struct MHD_Connection *conn, request_state *st, int status,
-                                       const char *type, const char *message)
+/* An error the HTTP layer finds itself, in the API's error shape. The
+ * connection closes after it unless the request was read to its end: a
+ * close with the client's bytes still unread makes the kernel reset the
+ * connection, and the client may never read the answer. */
+static enum MHD_Result send_error_keep(struct MHD_Connection *conn, request_state *st, int status,
+                                       const char *type, const char *message, bool keep_alive)
 {
     json_t *o = json_pack("{s:{s:s,s:s},s:b}", "error", "type", type, "message", message, "ok", 0);
     char *body = json_dumps(o, JSON_COMPACT);
@@ -183,16 +185,26 @@ static enum MHD_Result send_http_error(struct MHD_Connection *conn, request_stat
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
                                                              MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
-    MHD_add_response_header(r, "Connection", "close");
+    if (!keep_alive)
+        MHD_add_response_header(r, "Connection", "close");
     return send_response(conn, st, status, r);
 }
 
-static enum MHD_Result send_too_large(struct MHD_Connection *conn, request_state *st,
-                                      size_t limit)
+static enum MHD_Result send_http_error(struct MHD_Connection *conn, request_state *st, int status,
+                                       const char *type, const char *message)
 {
-    return send_http_error(conn, st, 413, "payload_too_large",
+    return send_error_keep(conn, st, status, type, message, false);
+}
+
+/* 413: at once (closing) for a body announced past what is read and
+ * dropped, or once the whole body has been read (keeping the connection). */
+static enum MHD_Result send_too_large(struct MHD_Connection *conn, request_state *st,
+                                      size_t limit, bool body_read)
+{
+    return send_error_keep(conn, st, 413, "payload_too_large",
                            arena_sprintf(&st->a, "The request body is larger than %zu bytes.",
-                                         limit));
+                                         limit),
+                           body_read);
 }
 
 /* What the head says about framing, counted over every header as sent. */
@@ -546,7 +558,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (rejected)
             return ret;
         if (st->announced > DISCARD_LIMIT)
-            return send_too_large(conn, st, s->cfg.body_limit);
+            return send_too_large(conn, st, s->cfg.body_limit, false);
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -562,7 +574,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     guard_answering(s, st->guard);
     if (st->too_large)
-        return send_too_large(conn, st, s->cfg.body_limit);
+        return send_too_large(conn, st, s->cfg.body_limit, true);
     if (st->wait.action_attempt_id) { /* woken: answer with the attempt as it is now */
         api_response res;
         api_wait_answer(s->api, &st->a, &st->wait, &res);

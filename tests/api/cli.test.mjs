@@ -1,10 +1,16 @@
 // The admin command line: `workspace create` and `api-key create` print the
 // documented JSON and work against a running server sharing the data dir;
-// a fresh data dir without --seed shows a sandbox API key once.
+// a fresh data dir without --seed shows a sandbox API key once; `routes`
+// prints the route table without any data dir or database.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
 import { describe, it } from 'node:test'
 
 import {
+  BIN,
+  SANITIZED,
   cli,
   cliRun,
   isUuid,
@@ -133,5 +139,59 @@ describe('first start without --seed', () => {
         const ws = await sdkFromApiKey(second, key).workspaces.get()
         assert.equal(ws.is_sandbox, true)
       })
+    }))
+})
+
+describe('routes', () => {
+  /** `latchkey ...args` in cwd, with a data dir and database that must not be touched. */
+  const runIn = (cwd, ...args) =>
+    new Promise((resolve) => {
+      const env = {
+        ...process.env,
+        LATCHKEY_DATA_DIR: path.join(cwd, 'never-created'),
+        LATCHKEY_DATABASE_URL: 'postgres://nowhere.invalid/latchkey',
+      }
+      execFile(BIN, args, { cwd, env, timeout: SANITIZED ? 60_000 : 20_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? (error.code ?? 1) : 0, stdout, stderr }),
+      )
+    })
+
+  it('prints each route as {path, methods, credentials, page}, needing no data dir or database', () =>
+    withDataDir(async (dir) => {
+      const r = await runIn(dir, 'routes')
+      assert.equal(r.code, 0, r.stderr)
+      assert.deepEqual(fs.readdirSync(dir), [], 'routes created files')
+      const routes = JSON.parse(r.stdout)
+      assert.ok(routes.length > 30, `${routes.length} routes`)
+      for (const route of routes) {
+        assert.deepEqual(Object.keys(route).sort(), ['credentials', 'methods', 'page', 'path'])
+        assert.match(route.path, /^\/[a-z_/]+$/)
+        assert.ok(route.methods.length > 0, route.path)
+        for (const m of route.methods) assert.ok(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(m), m)
+        for (const c of route.credentials) {
+          assert.ok(['api_key', 'client_session', 'publishable_key'].includes(c), c)
+        }
+        assert.equal(typeof route.page, 'boolean')
+      }
+      assert.equal(new Set(routes.map((x) => x.path)).size, routes.length, 'each path once')
+      const by = Object.fromEntries(routes.map((x) => [x.path, x]))
+      assert.deepEqual(by['/health'], { path: '/health', methods: ['GET'], credentials: [], page: false })
+      assert.deepEqual(by['/devices/list'], {
+        path: '/devices/list',
+        methods: ['GET', 'POST'],
+        credentials: ['api_key', 'client_session'],
+        page: false,
+      })
+      assert.deepEqual(by['/client_sessions/create'].credentials, ['api_key', 'publishable_key'])
+      assert.equal(by['/connect_webviews/view'].page, true)
+      assert.deepEqual(by['/connect_webviews/view'].credentials, [])
+    }))
+
+  it('takes no options: usage on stderr, exit 2, nothing on stdout', () =>
+    withDataDir(async (dir) => {
+      const r = await runIn(dir, 'routes', '--port', '1')
+      assert.equal(r.code, 2)
+      assert.equal(r.stdout, '')
+      assert.match(r.stderr, /usage/)
     }))
 })

@@ -124,6 +124,36 @@ export async function withDataDir(fn) {
   }
 }
 
+/**
+ * `PRAGMA integrity_check` of the SQLite database of a data dir, by Debian's
+ * `sqlite3` tool, on a copy of latchkey.db and its -wal (the -shm index is
+ * rebuilt from the WAL): the data dir is left exactly as the server left it,
+ * so a server started on it afterwards recovers the WAL itself, as after a
+ * real crash. Run it only while no server writes to the dir (stopped or
+ * killed). Resolves to the tool's output, trimmed: 'ok' for a sound file.
+ */
+export async function sqliteIntegrityCheck(dataDir) {
+  return withDataDir(async (copy) => {
+    for (const name of ['latchkey.db', 'latchkey.db-wal']) {
+      const from = path.join(dataDir, name)
+      if (fs.existsSync(from)) fs.copyFileSync(from, path.join(copy, name))
+    }
+    const db = path.join(copy, 'latchkey.db')
+    assert.ok(fs.existsSync(db), `no latchkey.db in ${dataDir}`)
+    return new Promise((resolve, reject) => {
+      execFile(
+        'sqlite3',
+        ['-batch', db, 'PRAGMA integrity_check;'],
+        { timeout: 60_000 },
+        (error, stdout, stderr) =>
+          error
+            ? reject(new Error(`sqlite3 ${db} failed (is Debian's sqlite3 installed?): ${error.message}\n${stderr}`))
+            : resolve(stdout.trim()),
+      )
+    })
+  })
+}
+
 /** Our environment without any LATCHKEY_* setting (those are flags' twins). */
 function serverEnv(extra) {
   const env = {}
@@ -141,9 +171,15 @@ const SANITIZER_MARKERS = [
 /**
  * Starts `latchkey serve` on a free port with its own data dir (or `dataDir`,
  * which is then left in place on stop) and waits until GET /health is 200.
- * Returns { url, port, dataDir, proc, stdout(), stderr(), stop() }. stop()
- * sends SIGTERM, waits for the exit, removes a data dir it created, and
+ * Returns { url, port, dataDir, proc, stdout(), stderr(), stop(), kill() }.
+ * stop() sends SIGTERM, waits for the exit, removes a data dir it created, and
  * rejects when the server did not exit cleanly or a sanitizer reported.
+ * kill() is the crash instead: SIGKILL (no shutdown, nothing flushed or
+ * checkpointed), waits for the exit, removes a data dir it created, rejects
+ * only on a sanitizer report, and resolves { code, signal }. Whichever of the
+ * two comes first wins: the other then resolves (or rejects) the same way, so
+ * a `finally { await server.stop() }` after a kill() is harmless. A server
+ * started again on the same dataDir (with seed: false) is a restart.
  */
 export async function startServer({ seed = true, env = {}, args = [], dataDir } = {}) {
   const ownDir = !dataDir
@@ -207,6 +243,22 @@ async function launch({ port, dir, ownDir, seed, env, args }) {
     await sleep(100)
   }
   let stopping = null
+  const sanitizerReport = () => {
+    const report = SANITIZER_MARKERS.find((m) => err.includes(m))
+    if (report) {
+      throw new Error(`sanitizer report from latchkey (${report}):\n${err.slice(-8000)}`)
+    }
+  }
+  const kill = () => {
+    stopping ??= (async () => {
+      if (!exitInfo) proc.kill('SIGKILL')
+      const info = await exited
+      if (ownDir) removeDir(dir)
+      sanitizerReport()
+      return info
+    })()
+    return stopping
+  }
   const stop = () => {
     stopping ??= (async () => {
       if (!exitInfo) proc.kill('SIGTERM')
@@ -214,10 +266,7 @@ async function launch({ port, dir, ownDir, seed, env, args }) {
       const info = await exited
       clearTimeout(killer)
       if (ownDir) removeDir(dir)
-      const report = SANITIZER_MARKERS.find((m) => err.includes(m))
-      if (report) {
-        throw new Error(`sanitizer report from latchkey (${report}):\n${err.slice(-8000)}`)
-      }
+      sanitizerReport()
       if (info.code !== 0) {
         throw new Error(
           `latchkey did not exit cleanly on SIGTERM (${JSON.stringify(info)}):\n${err.slice(-4000)}`,
@@ -235,6 +284,7 @@ async function launch({ port, dir, ownDir, seed, env, args }) {
     stdout: () => out,
     stderr: () => err,
     stop,
+    kill,
   }
 }
 
@@ -335,11 +385,12 @@ export function toQuery(query) {
 /**
  * One raw request. `base` is a server (or its url), `route` a path such as
  * '/devices/list'. token: sent as 'Authorization: Bearer'. body: an object
- * sent as JSON; rawBody: sent as is. query: object or string.
+ * sent as JSON; rawBody: sent as is. query: object or string. timeoutMs:
+ * abort (reject) when the response has not arrived by then.
  * Resolves { status, headers, body (parsed JSON or undefined), text, requestId }.
  */
 export async function call(base, route, opts = {}) {
-  const { method = 'POST', token, headers = {}, body, rawBody, query } = opts
+  const { method = 'POST', token, headers = {}, body, rawBody, query, timeoutMs } = opts
   const url = typeof base === 'string' ? base : base.url
   const qs = toQuery(query)
   const h = { ...headers }
@@ -352,6 +403,7 @@ export async function call(base, route, opts = {}) {
   }
   const init = { method, headers: h, body: payload }
   if (payload && typeof payload.getReader === 'function') init.duplex = 'half'
+  if (timeoutMs) init.signal = AbortSignal.timeout(timeoutMs)
   const res = await fetch(`${url}${route}${qs ? `?${qs}` : ''}`, init)
   const text = await res.text()
   let parsed
@@ -367,6 +419,14 @@ export async function call(base, route, opts = {}) {
     text,
     requestId: res.headers.get('seam-request-id'),
   }
+}
+
+/**
+ * call() with `params` where the method takes them: the query string for
+ * GET, a JSON body for the others. opts as for call() (token, headers, ...).
+ */
+export function callRoute(base, method, route, params, opts = {}) {
+  return call(base, route, method === 'GET' ? { ...opts, method, query: params } : { ...opts, method, body: params })
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   assertError,
   assertOk,
   call,
+  callRoute,
   sdkFromApiKey,
   sdkFromToken,
   sdkRejects,
@@ -626,19 +627,16 @@ const ROUTES = () => [
   ['POST', '/user_identities/delete', { user_identity_id: P.A.identity.user_identity_id }],
 ]
 
-const send = (method, route, params, opts) =>
-  call(srv, route, method === 'GET' ? { method, query: params, ...opts } : { method, body: params, ...opts })
-
 describe("credentials that may not reach user A's objects at all", () => {
   it('no credential: 401 on every route', async () => {
     for (const [method, route, params] of ROUTES()) {
-      assertError(await send(method, route, params, {}), 401)
+      assertError(await callRoute(srv, method, route, params, {}), 401)
     }
   })
 
   it('a publishable key: 403 on every route', async () => {
     for (const [method, route, params] of ROUTES()) {
-      const res = await send(method, route, params, {
+      const res = await callRoute(srv, method, route, params, {
         headers: { 'seam-publishable-key': SEED.publishableKey1, 'seam-user-identifier-key': P.A.uik },
       })
       assert.equal(res.status, 403, `${route}: ${res.status} ${res.text}`)
@@ -658,7 +656,7 @@ describe("credentials that may not reach user A's objects at all", () => {
     ok(await get('/devices/get', held.token, { device_id: P.A.d1 }))
     ok(await post('/client_sessions/revoke', AK1, { client_session_id: held.client_session_id }))
     for (const [method, route, params] of ROUTES()) {
-      assertError(await send(method, route, params, { token: held.token }), 401, 'client_session_revoked')
+      assertError(await callRoute(srv, method, route, params, { token: held.token }), 401, 'client_session_revoked')
     }
   })
 
@@ -671,7 +669,7 @@ describe("credentials that may not reach user A's objects at all", () => {
     ).client_session
     ok(await post('/client_sessions/delete', AK1, { client_session_id: held.client_session_id }))
     for (const [method, route, params] of ROUTES()) {
-      assertError(await send(method, route, params, { token: held.token }), 401)
+      assertError(await callRoute(srv, method, route, params, { token: held.token }), 401)
     }
   })
 })
