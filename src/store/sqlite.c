@@ -298,7 +298,7 @@ static err collect_rows(conn *c, arena *a, sqlite3_stmt *st, size_t elem, row_re
 static bool collect_one(conn *c, arena *a, sqlite3_stmt *st, size_t elem, row_reader read,
                         void *out, err *e)
 {
-    void *rows;
+    void *rows = NULL;
     size_t n = 0;
     *e = collect_rows(c, a, st, elem, read, &rows, &n);
     if (err_failed(*e) || n == 0)
@@ -544,7 +544,7 @@ static err select_built(conn *c, arena *a, const sql_builder *b, size_t elem, ro
 static bool select_built_one(conn *c, arena *a, const sql_builder *b, size_t elem,
                              row_reader read, void *out, err *e)
 {
-    void *rows;
+    void *rows = NULL;
     size_t n = 0;
     *e = select_built(c, a, b, elem, read, &rows, &n);
     if (err_failed(*e) || n == 0)
@@ -677,7 +677,7 @@ static err read_id_list(conn *c, arena *a, const char *sql, const char *session_
         return e;
     for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++)
         sqlite3_bind_text(st, i, session_id, -1, SQLITE_STATIC);
-    void *items;
+    void *items = NULL;
     e = collect_rows(c, a, st, sizeof *out->items, read_text, &items, &out->count);
     out->items = items;
     return e;
@@ -705,7 +705,7 @@ static err select_sessions(conn *c, arena *a, const sql_builder *b, store_client
     sqlite3_stmt *st = prepare_built(c, b, &e);
     if (!st)
         return e;
-    void *rows;
+    void *rows = NULL;
     if (err_failed(e = collect_rows(c, a, st, sizeof **out, read_session, &rows, count)))
         return e;
     *out = rows;
