@@ -49,6 +49,7 @@ struct http_server {
     atomic_int in_flight;
     /* The connection guard: every open connection is counted, the reading
      * ones listed. */
+    char keep_alive[32];
     pthread_mutex_t guard_mu;
     conn_guard *reading_first, *reading_last;
     unsigned connections;
@@ -61,6 +62,7 @@ struct http_server {
 
 struct request_state {
     arena a;
+    const char *keep_alive; /* the Keep-Alive header: "timeout=N" */
     conn_guard *guard;
     char request_id[8 + UUID_STR_LEN];
     struct timespec started;
@@ -151,6 +153,9 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, request_state 
                                      struct MHD_Response *r)
 {
     MHD_add_response_header(r, "seam-request-id", st->request_id);
+    /* Clients that know when an idle connection will be closed (browsers,
+     * undici) stop reusing it before, instead of writing into a close. */
+    MHD_add_response_header(r, "Keep-Alive", st->keep_alive);
     st->status = status;
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
     MHD_destroy_response(r);
@@ -511,6 +516,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     uuid_v4(st->request_id + 8);
     clock_gettime(CLOCK_MONOTONIC, &st->started);
     atomic_fetch_add(&s->in_flight, 1);
+    st->keep_alive = s->keep_alive;
     st->uri_size = strlen(uri);
     char *query = strchr(uri, '?'); /* libmicrohttpd's own, writable buffer */
     if (query) {
@@ -676,6 +682,7 @@ http_server *http_start(const http_config *cfg, const api_server *api, char *why
     s->api = api;
     s->cfg = *cfg;
     atomic_init(&s->in_flight, 0);
+    snprintf(s->keep_alive, sizeof s->keep_alive, "timeout=%u", cfg->timeout_seconds);
     pthread_mutex_init(&s->park_mu, NULL);
     pthread_mutex_init(&s->guard_mu, NULL);
 

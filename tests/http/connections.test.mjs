@@ -54,6 +54,9 @@ describe('connections', () => {
     const raw = await readResponse(s, /(HTTP\/1\.1 200[\s\S]*){3}"ok":true}/)
     s.destroy()
     assert.equal(raw.match(/HTTP\/1\.1 200 OK/g)?.length, 3)
+    // The idle timeout is announced, so clients stop reusing a connection
+    // before the server closes it (a write into a close is a reset).
+    assert.equal(raw.match(/\r\nKeep-Alive: timeout=2\r\n/g)?.length, 3)
   })
 
   test('a body announced over 8 MiB is refused with 413 before it is sent', async () => {
