@@ -2,9 +2,13 @@
 # (scripts/bootstrap), build with CMake, and run.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
 JOBS       ?= $(shell nproc)
+# How long `make fuzz` runs each fuzz target (`make test` runs each for
+# LATCHKEY_FUZZ_SECONDS, 20 by default: see tests/fuzz/CMakeLists.txt).
+FUZZ_SECONDS ?= 300
 
-.PHONY: run run-example test build build-asan bootstrap bench clean
+.PHONY: run run-example test build build-asan build-fuzz fuzz bootstrap bench soak clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -17,6 +21,15 @@ build-asan: bootstrap
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DLATCHKEY_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
 
+# clang with libFuzzer, ASan and UBSan: the fuzz targets of tests/fuzz.
+build-fuzz: bootstrap
+	@cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DLATCHKEY_FUZZ=ON >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j $(JOBS)
+
+# Every fuzz target for FUZZ_SECONDS, one after another; executions in all last.
+fuzz: build-fuzz
+	@tests/fuzz/run $(BUILD_FUZZ) $(FUZZ_SECONDS)
+
 run: build
 	$(BUILD)/latchkey serve $(ARGS)
 
@@ -28,15 +41,25 @@ run-example: build
 	node examples/browser/server.mjs --latchkey http://127.0.0.1:3020 \
 	  --api-key seam_apikey1_token --publishable-key seam_pk1_token --port 8080
 
-# Every test, in the normal build and under ASan+UBSan; CTest's summary last.
-test: build build-asan
+# Every test: fuzzing for a bounded time, then everything in the normal
+# build and under ASan+UBSan; CTest's summary last.
+test: build build-asan build-fuzz
+	@echo "== tests: fuzzing (libFuzzer, ASan+UBSan) =="
+	@cd $(BUILD_FUZZ) && ctest --output-on-failure -j $(JOBS) -R '^fuzz/'
+	@tests/fuzz/run --summary $(BUILD_FUZZ)
 	@echo "== tests: ASan+UBSan build =="
 	@cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
 	@echo "== tests: normal build =="
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
 
 bench: build
 	@bench/run $(BENCH_SECONDS)
+
+# A soak of SOAK_SECONDS: the SDK's workload with hostile clients alongside;
+# fails when a request fails, the server 5xxs or crashes, or RSS grows 5 %.
+SOAK_SECONDS ?= 60
+soak: build
+	@node bench/soak.mjs $(SOAK_SECONDS)

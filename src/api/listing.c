@@ -24,7 +24,8 @@ void listing_add_metadata(listing *l, api_call *c, const metadata_filter *m)
 
 err listing_begin(listing *l, api_call *c, const store_scope *scope, store_page *sp)
 {
-    l->scope_key = api_scope_key(c, scope);
+    /* A cursor is good for this route, these filters and this scope only. */
+    l->scope_key = arena_sprintf(c->a, "%s %s", c->path, api_scope_key(c, scope));
     pagination_read(c->p, &l->filters, l->scope_key, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT, &l->page);
     sp->after_seq = l->page.after;
     sp->limit = (size_t)l->page.limit + 1;

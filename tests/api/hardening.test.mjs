@@ -319,6 +319,14 @@ describe('limits on stored strings and lists', () => {
       }),
       'page_cursor',
     )
+    // A cursor is good for its own route only.
+    assertInvalidInput(
+      await call(server, '/devices/list', {
+        token: AK,
+        body: { limit: 1, page_cursor: first.pagination.next_page_cursor },
+      }),
+      'page_cursor',
+    )
     // The SDK's list still works and sees the sessions.
     const listed = await sdkFromApiKey(server, AK).clientSessions.list({ user_identifier_key: `${tag}_3` })
     assert.deepEqual(listed.map((cs) => cs.client_session_id), [made[3]])
