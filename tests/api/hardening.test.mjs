@@ -24,7 +24,7 @@ import {
   uniqueKey,
   useServer,
 } from './harness.mjs'
-import { cancelWebview, completeWebview, heading } from './webview_flow.mjs'
+import { LOGINS, SANDBOX_PASSWORD, heading, postWebview, reachLoginForm } from './webview_flow.mjs'
 
 const server = useServer()
 const AK = SEED.apiKey1
@@ -206,9 +206,11 @@ describe('a connect webview ends once', () => {
           body: { accepted_providers: ['august'] },
         }),
       ).connect_webview
+      // Both tabs at the login form, then both submit at once.
+      await reachLoginForm(cw.url, 'august')
       const [done, cancelled] = await Promise.all([
-        completeWebview(cw.url, { provider: 'august' }),
-        cancelWebview(cw.url, { provider: 'august' }),
+        postWebview(cw.url, { provider: 'august', username: LOGINS.jane, password: SANDBOX_PASSWORD, action: 'login' }),
+        postWebview(cw.url, { provider: 'august', action: 'cancel' }),
       ])
       const after = assertOk(
         await call(server, '/connect_webviews/get', {
