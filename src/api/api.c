@@ -117,6 +117,33 @@ static void respond_page(api_response *res, const api_call *c)
                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'");
 }
 
+/* No parameter of the API nests deeper than a few levels; a body that does
+ * is refused before jansson's recursive parser spends stack on it. */
+enum { JSON_MAX_DEPTH = 32 };
+
+static bool json_depth_ok(const char *s, size_t len)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > JSON_MAX_DEPTH)
+                return false;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return true;
+}
+
 /* The parameters of the request: the query string for GET, and for DELETE
  * without a body (as the OpenAPI declares them); a JSON body otherwise.
  * *body_out owns the parsed body. */
@@ -128,6 +155,11 @@ static params *read_params(const api_request *req, json_t **body_out, err *e)
     json_t *body;
     if (req->body_len == 0) {
         body = json_object();
+    } else if (!json_depth_ok(req->body, req->body_len)) {
+        *e = err_make(ERR_BAD_REQUEST, "invalid_input",
+                      arena_sprintf(req->a, "The request body nests more than %d levels deep.",
+                                    JSON_MAX_DEPTH));
+        return NULL;
     } else {
         json_error_t jerr;
         body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);

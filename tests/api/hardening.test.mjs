@@ -262,6 +262,19 @@ describe('the request log', () => {
   })
 })
 
+describe('deeply nested JSON', () => {
+  test('is refused before it is parsed; brackets inside strings do not count', async () => {
+    const deep = await call(server, '/devices/list', { token: AK, rawBody: '['.repeat(50_000), headers: { 'content-type': 'application/json' } })
+    assertError(deep, 400, 'invalid_input')
+    assert.match(deep.body.error.message, /nests more than 32 levels/)
+    const res = await call(server, '/devices/update', {
+      token: AK,
+      body: { device_id: 'august_device_1', custom_metadata: { brackets: '[{'.repeat(100) } },
+    })
+    assertOk(res)
+  })
+})
+
 describe('limits on stored strings and lists', () => {
   const long = (n) => 'a'.repeat(n)
   test('user_identifier_key, customer_key, names and URLs have a length limit', async () => {
