@@ -64,13 +64,22 @@ static err read_grants(api_call *c, grant_params *g)
     return e;
 }
 
+/* The session with its token; NULL when the token cannot be unsealed
+ * (sealed with another server secret). */
+static json_t *render_session_row(api_call *c, const void *row)
+{
+    const store_client_session *cs = row;
+    const char *token = token_unseal(c->a, &c->srv->keys, cs->token_sealed);
+    return token ? render_client_session(cs, token) : NULL;
+}
+
 static err respond_session(api_call *c, const store_client_session *cs)
 {
-    const char *token = token_unseal(c->a, &c->srv->keys, cs->token_sealed);
-    if (!token)
+    json_t *session = render_session_row(c, cs);
+    if (!session)
         return err_make(ERR_INTERNAL, "internal_error",
                         "The client session token cannot be unsealed with this server secret.");
-    c->out = json_pack("{s:o}", "client_session", render_client_session(cs, token));
+    c->out = json_pack("{s:o}", "client_session", session);
     return ERR_NONE;
 }
 
@@ -243,13 +252,6 @@ err client_sessions_get(api_call *c)
     if (err_failed(e))
         return e;
     return respond_session_lookup(c, id, uik);
-}
-
-static json_t *render_session_row(api_call *c, const void *row)
-{
-    const store_client_session *cs = row;
-    const char *token = token_unseal(c->a, &c->srv->keys, cs->token_sealed);
-    return token ? render_client_session(cs, token) : NULL;
 }
 
 err client_sessions_list(api_call *c)

@@ -47,9 +47,9 @@ struct http_server {
     const api_server *api;
     http_config cfg;
     atomic_int in_flight;
+    char keep_alive[32]; /* the Keep-Alive header: "timeout=N" */
     /* The connection guard: every open connection is counted, the reading
      * ones listed. */
-    char keep_alive[32];
     pthread_mutex_t guard_mu;
     conn_guard *reading_first, *reading_last;
     unsigned connections;
