@@ -563,7 +563,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         guard_head_done(s, st->guard, !rejected && st->body_follows);
         if (rejected)
             return ret;
-        if (st->announced > DISCARD_LIMIT)
+        /* A client that waits for "100 Continue" has sent no body yet: it
+         * can be refused at once, and nothing is left unread. */
+        const char *expect = header(conn, "Expect");
+        if (st->announced > DISCARD_LIMIT ||
+            (st->too_large && expect && strcasecmp(expect, "100-continue") == 0))
             return send_too_large(conn, st, s->cfg.body_limit, false);
         return MHD_YES;
     }

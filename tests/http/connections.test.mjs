@@ -71,6 +71,18 @@ describe('connections', () => {
     assert.match(raw, /"type":"payload_too_large"/)
   })
 
+  test('a body over 1 MiB announced with Expect: 100-continue is refused before it is sent', async () => {
+    const s = await connect(server.port)
+    s.write(
+      'POST /devices/list HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer seam_apikey1_token\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\n\r\n',
+    )
+    const raw = await readResponse(s, /"ok":false}/)
+    s.destroy()
+    assert.equal(statusOf(raw), 413, raw)
+    assert.doesNotMatch(raw, /100 Continue/)
+  })
+
   test('a chunked body over 1 MiB gets 413 in the error shape, and the connection goes on', async () => {
     // The body is read to its end before the answer, so the answer is not
     // lost to a reset (a close with unread bytes), and keep-alive holds.
