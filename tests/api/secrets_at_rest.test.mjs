@@ -375,4 +375,19 @@ describe('secrets at rest and in logs', () => {
       process.umask(umask)
     }
   })
+
+  it('database files an older latchkey left readable by others are made private at start', async () => {
+    await withNewDataDir(async (dataDir) => {
+      let server = await startServer({ dataDir, seed: true })
+      await server.kill() // the -wal and -shm files stay
+      for (const f of ['latchkey.db', 'latchkey.db-wal', 'latchkey.db-shm'])
+        if (fs.existsSync(path.join(dataDir, f))) fs.chmodSync(path.join(dataDir, f), 0o644)
+      server = await startServer({ dataDir, seed: false })
+      try {
+        assert.deepEqual(modeFindings(dataDir, 'after a start on 0644 files'), [])
+      } finally {
+        await server.stop()
+      }
+    })
+  })
 })
