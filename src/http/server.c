@@ -472,22 +472,17 @@ static void guard_head_done(http_server *s, conn_guard *g, bool body_follows)
     pthread_mutex_unlock(&s->guard_mu);
 }
 
-static void guard_answering(http_server *s, conn_guard *g)
+/* Off the list while its request is answered (waiting false); back on it,
+ * last, once answered and waiting for the next request (waiting true). */
+static void guard_mark(http_server *s, conn_guard *g, bool waiting)
 {
     if (!g)
         return;
     pthread_mutex_lock(&s->guard_mu);
-    guard_unlist(s, g);
-    pthread_mutex_unlock(&s->guard_mu);
-}
-
-/* The connection answered its request and waits for the next one. */
-static void guard_idle(http_server *s, conn_guard *g)
-{
-    if (!g)
-        return;
-    pthread_mutex_lock(&s->guard_mu);
-    guard_reading(s, g, time_now_ms());
+    if (waiting)
+        guard_reading(s, g, time_now_ms());
+    else
+        guard_unlist(s, g);
     pthread_mutex_unlock(&s->guard_mu);
 }
 
@@ -582,7 +577,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    guard_answering(s, st->guard);
+    guard_mark(s, st->guard, false);
     if (st->too_large)
         return send_too_large(conn, st, s->cfg.body_limit, true);
     if (st->wait.action_attempt_id) { /* woken: answer with the attempt as it is now */
@@ -634,7 +629,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             st->path ? log_text(&st->a, st->path) : "-", st->status, ms,
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        guard_idle(s, guard_of(conn));
+        guard_mark(s, guard_of(conn), true);
     arena_free(&st->a);
     free(st);
     *con_cls = NULL;

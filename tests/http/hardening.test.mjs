@@ -118,39 +118,43 @@ describe('slow clients', () => {
     await server.stop()
   })
 
-  test('a request head trickled a byte at a time is cut off at the timeout', async () => {
+  /** Writes `first`, then one byte of `next(i)` every 100 ms; true when the server closed within limitMs. */
+  async function trickledClosedWithin(first, next, limitMs) {
     const s = await connect(server.port)
     s.on('error', () => {})
-    const head = `GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(10_000)}`
+    s.write(first)
     let i = 0
     const trickle = setInterval(() => {
-      if (!s.destroyed) s.write(head[i++ % head.length])
+      if (!s.destroyed) s.write(next(i++))
     }, 100)
     try {
-      // Each byte resets an idle timeout; the deadline for the whole head
-      // does not move.
-      assert.ok(await closedWithin(s, 15_000), 'a trickling client kept its connection for 15 s')
+      return await closedWithin(s, limitMs)
     } finally {
       clearInterval(trickle)
       s.destroy()
     }
+  }
+
+  test('a request head trickled a byte at a time is cut off at the timeout', async () => {
+    // Each byte resets an idle timeout; the deadline for the whole head
+    // does not move.
+    const head = `GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(10_000)}`
+    assert.ok(
+      await trickledClosedWithin('', (i) => head[i % head.length], 15_000),
+      'a trickling client kept its connection for 15 s',
+    )
   })
 
   test('a body trickled a byte at a time is cut off too', async () => {
-    const s = await connect(server.port)
-    s.on('error', () => {})
-    s.write(`POST /devices/list HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: 100000\r\n\r\n`)
-    const trickle = setInterval(() => {
-      if (!s.destroyed) s.write(' ')
-    }, 100)
-    try {
-      assert.ok(await closedWithin(s, 20_000), 'a trickled body kept its connection for 20 s')
-    } finally {
-      clearInterval(trickle)
-      s.destroy()
-    }
+    assert.ok(
+      await trickledClosedWithin(
+        `POST /devices/list HTTP/1.1\r\nHost: x\r\n${AUTH}Content-Length: 100000\r\n\r\n`,
+        () => ' ',
+        20_000,
+      ),
+      'a trickled body kept its connection for 20 s',
+    )
   })
-
 })
 
 describe('a crowd of slow clients', () => {
