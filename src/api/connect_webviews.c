@@ -1,6 +1,6 @@
 /* connect_webviews/create, get, list (scoped: a client session sees the
  * webviews it holds, and those it creates are granted to it) and delete
- * (API key). The webview's page is web/connect_page.c. */
+ * (API key). The webview's page is api/connect_page.c. */
 #include <string.h>
 
 #include "api/connect_webviews.h"

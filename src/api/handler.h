@@ -70,7 +70,7 @@ err user_identities_get(api_call *c);
 err user_identities_list(api_call *c);
 err user_identities_update(api_call *c);
 err user_identities_delete(api_call *c);
-/* The connect webview's page (web/connect_page.c). */
+/* The connect webview's page (api/connect_page.c). */
 err connect_webview_page(api_call *c);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include "api/params.h"
 #include "core/arena.h"
-#include "store/store.h"
+#include "core/str_list.h"
 
 /* The filters of one list request, in canonical query-string form. */
 typedef struct page_filters {

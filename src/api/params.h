@@ -12,7 +12,7 @@
 #include "api/api.h"
 #include "core/arena.h"
 #include "core/err.h"
-#include "store/store.h"
+#include "core/str_list.h"
 
 typedef struct params params;
 

@@ -11,6 +11,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/str_list.h"
 
 typedef struct store store;
 
@@ -32,11 +33,6 @@ typedef struct store_scope {
     const char *client_session_id;
     const char *user_identifier_key;
 } store_scope;
-
-typedef struct str_list {
-    const char *const *items;
-    size_t count;
-} str_list;
 
 typedef struct store_page {
     int64_t after_seq; /* keyset pagination: seq > after_seq */

@@ -1,4 +1,4 @@
-/* Fuzz target for the connect webview's page (web/connect_page.c) through
+/* Fuzz target for the connect webview's page (api/connect_page.c) through
  * api_handle: a fuzzed query string and form body on /connect_webviews/view,
  * against the fixture's pending webviews, each request rolled back. */
 #include <string.h>
