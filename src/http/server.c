@@ -457,30 +457,22 @@ static void guard_sweep(http_server *s)
     pthread_mutex_unlock(&s->guard_mu);
 }
 
-/* The head has arrived: a body gets a longer deadline; a request without
- * one is off the list while it is answered. */
-static void guard_head_done(http_server *s, conn_guard *g, bool body_follows)
-{
-    if (!g)
-        return;
-    pthread_mutex_lock(&s->guard_mu);
-    if (body_follows && g->reading)
-        g->deadline_ms = time_now_ms() +
-                         (int64_t)s->cfg.timeout_seconds * 1000 * BODY_TIMEOUT_FACTOR;
-    else
-        guard_unlist(s, g);
-    pthread_mutex_unlock(&s->guard_mu);
-}
+/* Where a connection is in its request: ANSWERING, off the list while its
+ * request is answered; BODY, its head in and a body to come, with the
+ * longer deadline of a body; WAITING, answered and back on the list, last,
+ * for its next request. */
+typedef enum guard_state { GUARD_ANSWERING, GUARD_BODY, GUARD_WAITING } guard_state;
 
-/* Off the list while its request is answered (waiting false); back on it,
- * last, once answered and waiting for the next request (waiting true). */
-static void guard_mark(http_server *s, conn_guard *g, bool waiting)
+static void guard_set(http_server *s, conn_guard *g, guard_state to)
 {
     if (!g)
         return;
     pthread_mutex_lock(&s->guard_mu);
-    if (waiting)
-        guard_reading(s, g, time_now_ms());
+    int64_t now = time_now_ms();
+    if (to == GUARD_WAITING)
+        guard_reading(s, g, now);
+    else if (to == GUARD_BODY && g->reading)
+        g->deadline_ms = now + (int64_t)s->cfg.timeout_seconds * 1000 * BODY_TIMEOUT_FACTOR;
     else
         guard_unlist(s, g);
     pthread_mutex_unlock(&s->guard_mu);
@@ -555,7 +547,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         request_head(s, st, conn, method, url);
         bool rejected;
         enum MHD_Result ret = check_head(s, conn, st, version, &rejected);
-        guard_head_done(s, st->guard, !rejected && st->body_follows);
+        guard_set(s, st->guard, !rejected && st->body_follows ? GUARD_BODY : GUARD_ANSWERING);
         if (rejected)
             return ret;
         /* A client that waits for "100 Continue" has sent no body yet: it
@@ -577,7 +569,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    guard_mark(s, st->guard, false);
+    guard_set(s, st->guard, GUARD_ANSWERING);
     if (st->too_large)
         return send_too_large(conn, st, s->cfg.body_limit, true);
     if (st->wait.action_attempt_id) { /* woken: answer with the attempt as it is now */
@@ -629,7 +621,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             st->path ? log_text(&st->a, st->path) : "-", st->status, ms,
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        guard_mark(s, guard_of(conn), true);
+        guard_set(s, guard_of(conn), GUARD_WAITING);
     arena_free(&st->a);
     free(st);
     *con_cls = NULL;
