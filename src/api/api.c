@@ -56,19 +56,29 @@ static bool is_form(const api_request *req)
 
 static bool text_ok(const char *s) { return !s || utf8_valid(s, strlen(s)); }
 
-/* The request's texts must be UTF-8 before any of them reaches a handler,
- * the store or a JSON answer (JSON bodies: jansson checks them). Names the
- * part at fault without echoing it. */
-static err check_texts(const api_request *req, const api_kv *kv, size_t n)
+/* Names the first of the pairs whose name or value is not UTF-8, without
+ * echoing it; NULL when all are. */
+static const char *bad_pair(arena *a, const api_kv *kv, size_t n)
 {
-    const char *bad = NULL;
-    if (!text_ok(req->path))
-        bad = "The path";
-    for (size_t i = 0; !bad && i < n; i++)
+    for (size_t i = 0; i < n; i++)
         if (!text_ok(kv[i].key) || !text_ok(kv[i].value))
-            bad = text_ok(kv[i].key)
-                      ? arena_sprintf(req->a, "The value of parameter '%s'", kv[i].key)
-                      : "A parameter name";
+            return text_ok(kv[i].key) ? arena_sprintf(a, "The value of parameter '%s'", kv[i].key)
+                                      : "A parameter name";
+    return NULL;
+}
+
+static err not_utf8(arena *a, const char *what)
+{
+    return err_make(ERR_BAD_REQUEST, "invalid_input",
+                    arena_sprintf(a, "%s is not valid UTF-8.", what));
+}
+
+/* The request's texts must be UTF-8 before any of them reaches a handler,
+ * the store or a JSON answer (JSON bodies: jansson checks them; form
+ * bodies: read_page_params). */
+static err check_texts(const api_request *req)
+{
+    const char *bad = text_ok(req->path) ? bad_pair(req->a, req->query, req->nquery) : "The path";
     const auth_headers *h = &req->creds;
     const char *headers[] = {h->authorization, h->client_session_token,
                              h->seam_client_session_token, h->publishable_key,
@@ -76,9 +86,7 @@ static err check_texts(const api_request *req, const api_kv *kv, size_t n)
     for (size_t i = 0; !bad && i < sizeof headers / sizeof *headers; i++)
         if (!text_ok(headers[i]))
             bad = "A credential header";
-    return bad ? err_make(ERR_BAD_REQUEST, "invalid_input",
-                          arena_sprintf(req->a, "%s is not valid UTF-8.", bad))
-               : ERR_NONE;
+    return bad ? not_utf8(req->a, bad) : ERR_NONE;
 }
 
 /* A page's parameters: the query string and the posted form, together. */
@@ -89,9 +97,13 @@ static params *read_page_params(const api_request *req, err *e)
     if (n)
         memcpy(kv, req->query, n * sizeof *kv);
     if (is_form(req)) {
+        size_t from = n;
         form_decode(req->a, req->body, req->body_len, &kv, &n, &cap);
-        if (err_failed(*e = check_texts(req, kv, n)))
+        const char *bad = bad_pair(req->a, kv + from, n - from);
+        if (bad) {
+            *e = not_utf8(req->a, bad);
             return NULL;
+        }
     }
     return params_from_query(req->a, kv, n);
 }
@@ -196,7 +208,7 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
      * publishable keys; never those given to an API key. */
     const char *credential = auth_credential(&req->creds);
     res->cors = !(credential && token_classify(credential) == TOKEN_API_KEY);
-    err e = check_texts(req, req->query, req->nquery);
+    err e = check_texts(req);
     if (err_failed(e)) {
         respond_error(res, e, NULL);
         return;

@@ -71,12 +71,12 @@ const char *metadata_merge(arena *a, const char *stored, json_t *changes)
         else
             json_object_set(merged, k, v);
     }
-    size_t keys = json_object_size(merged);
-    char *text = keys <= METADATA_MAX_KEYS ? json_dumps(merged, JSON_COMPACT | JSON_SORT_KEYS)
-                                           : NULL;
-    json_decref(merged);
-    if (keys > METADATA_MAX_KEYS)
+    if (json_object_size(merged) > METADATA_MAX_KEYS) {
+        json_decref(merged);
         return NULL;
+    }
+    char *text = json_dumps(merged, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(merged);
     const char *out = arena_strdup(a, text ? text : "{}");
     free(text);
     return out;

@@ -111,6 +111,18 @@ describe('invalid UTF-8 gets the error shape', () => {
     })
   }
 
+  test('in a form field of the connect webview page', async () => {
+    const cw = assertOk(
+      await call(server, '/connect_webviews/create', { token: AK, body: { accepted_providers: ['august'] } }),
+    ).connect_webview
+    const res = await call(server, new URL(cw.url).pathname + new URL(cw.url).search, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      rawBody: 'provider=august&action=login&username=%ff&password=1234',
+    })
+    assertError(res, 400, 'invalid_input')
+    assert.match(res.body.error.message, /'username' is not valid UTF-8/)
+  })
+
   test('in the seam-user-identifier-key header: refused, not stored', async () => {
     // Latin-1 on the wire: the byte 0xff alone is not UTF-8.
     const res = await rawRequestBytes(
