@@ -31,12 +31,10 @@ static err api_key_insert(store *s, const token_keys *keys, const char *id,
 err admin_api_key_create(store *s, const token_keys *keys, arena *a, const char *workspace_id,
                          const char *name, const char **api_key_id, const char **api_key)
 {
-    err e = ERR_NONE;
     store_workspace w;
-    if (!store_workspace_get(s, a, workspace_id, &w, &e))
-        return err_failed(e) ? e
-                             : err_make(ERR_NOT_FOUND, "workspace_not_found",
-                                        "No workspace has that id.");
+    err e = store_workspace_get(s, a, workspace_id, &w);
+    if (err_failed(e))
+        return e;
     char *id = arena_alloc(a, UUID_STR_LEN);
     uuid_v4(id);
     *api_key_id = id;
@@ -126,9 +124,9 @@ static err seed_all(store *s, void *ctx_)
     seed_ctx *ctx = ctx_;
     const token_keys *keys = ctx->keys;
     arena *a = ctx->a;
-    err e = ERR_NONE;
     store_workspace existing;
-    if (store_workspace_get(s, a, WS1, &existing, &e) || err_failed(e))
+    err e = store_workspace_get(s, a, WS1, &existing);
+    if (!store_not_found(e)) /* seeded already, or a failure */
         return e;
     int64_t t = time_now_ms();
     const store_workspace workspaces[] = {

@@ -120,8 +120,8 @@ static int cmd_api_key_create(app *ap)
 /* On an empty database: a sandbox workspace and an API key, shown once. */
 static int bootstrap_sandbox(app *ap, const char *public_url)
 {
-    err e = ERR_NONE;
-    int64_t n = store_workspace_count(ap->store, &e);
+    int64_t n = 0;
+    err e = store_workspace_count(ap->store, &n);
     if (err_failed(e))
         return fail("database", e.message);
     if (n > 0)

@@ -11,10 +11,8 @@ err action_attempts_get(api_call *c)
         return e;
     store_scope scope = api_scope(c, NULL);
     store_action_attempt aa;
-    if (!store_action_attempt_get(c->srv->store, c->a, &scope, id, &aa, &e))
-        return err_failed(e) ? e
-                             : err_make(ERR_NOT_FOUND, "action_attempt_not_found",
-                                        "Action attempt not found.");
+    if (err_failed(e = store_action_attempt_get(c->srv->store, c->a, &scope, id, &aa)))
+        return e;
     c->out = json_pack("{s:o}", "action_attempt", render_action_attempt(&aa));
     return ERR_NONE;
 }

@@ -266,12 +266,11 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
     json_decref(body);
 }
 
-/* The awaited attempt, as it is now; false when it is gone. */
-static bool awaited(const api_server *srv, arena *a, const api_wait *w, store_action_attempt *aa)
+/* The awaited attempt, as it is now. */
+static err awaited(const api_server *srv, arena *a, const api_wait *w, store_action_attempt *aa)
 {
     store_scope scope = {.workspace_id = w->workspace_id};
-    err e = ERR_NONE;
-    return store_action_attempt_get(srv->store, a, &scope, w->action_attempt_id, aa, &e);
+    return store_action_attempt_get(srv->store, a, &scope, w->action_attempt_id, aa);
 }
 
 bool api_wait_over(const api_server *srv, const api_wait *w)
@@ -281,7 +280,7 @@ bool api_wait_over(const api_server *srv, const api_wait *w)
     arena a;
     arena_init(&a);
     store_action_attempt aa;
-    bool over = !awaited(srv, &a, w, &aa) || strcmp(aa.status, "success") == 0 ||
+    bool over = err_failed(awaited(srv, &a, w, &aa)) || strcmp(aa.status, "success") == 0 ||
                 strcmp(aa.status, "error") == 0;
     arena_free(&a);
     return over;
@@ -291,9 +290,11 @@ void api_wait_answer(const api_server *srv, arena *a, const api_wait *w, api_res
 {
     memset(res, 0, sizeof *res);
     store_action_attempt aa;
-    if (!awaited(srv, a, w, &aa)) {
-        respond_error(res, err_make(ERR_INTERNAL, "internal_error", "The action attempt vanished."),
-                      NULL);
+    err e = awaited(srv, a, w, &aa);
+    if (store_not_found(e))
+        e = err_make(ERR_INTERNAL, "internal_error", "The action attempt vanished.");
+    if (err_failed(e)) {
+        respond_error(res, e, NULL);
         return;
     }
     respond_json(res, 200, json_pack("{s:o,s:b}", "action_attempt", render_action_attempt(&aa),

@@ -14,16 +14,16 @@ typedef struct grant_params {
     bool any; /* any grant parameter was given */
 } grant_params;
 
-static err not_found(void)
-{
-    return err_make(ERR_NOT_FOUND, "client_session_not_found", "Client session not found.");
-}
-
-/* Rejects the ids of `list` (parameter `key`) that are not in the workspace. */
+/* Rejects the ids of `list` (parameter `key`) that are not in the workspace.
+ * A failure of the store goes to *e, once: the checks after it are skipped. */
 static void check_ids_exist(api_call *c, store_kind kind, const char *key, const str_list *list,
                             err *e)
 {
-    long missing = store_first_missing(c->srv->store, kind, c->auth->workspace_id, list, e);
+    long missing = -1;
+    if (err_failed(*e) ||
+        err_failed(*e = store_first_missing(c->srv->store, kind, c->auth->workspace_id, list,
+                                            &missing)))
+        return;
     if (missing >= 0)
         param_reject(c->p, key, arena_sprintf(c->a, "%s was not found in this workspace",
                                               list->items[missing]));
@@ -87,11 +87,9 @@ static err respond_session(api_call *c, const store_client_session *cs)
  * it is now) and renders it. */
 static err respond_session_lookup(api_call *c, const char *id, const char *uik)
 {
-    err e = ERR_NONE;
     store_client_session cs;
-    if (!store_client_session_get(c->srv->store, c->a, c->auth->workspace_id, id, uik, &cs, &e))
-        return err_failed(e) ? e : not_found();
-    return respond_session(c, &cs);
+    err e = store_client_session_get(c->srv->store, c->a, c->auth->workspace_id, id, uik, &cs);
+    return err_failed(e) ? e : respond_session(c, &cs);
 }
 
 /* The user_identifier_key of a create call: the body, or for a publishable
@@ -197,10 +195,14 @@ err client_sessions_get_or_create(api_call *c)
         err_failed(e = params_check(c->p)))
         return e;
     store_client_session existing;
-    bool found = uik && store_client_session_get(c->srv->store, c->a, c->auth->workspace_id, NULL,
-                                                 uik, &existing, &e);
-    if (err_failed(e))
-        return e;
+    bool found = false;
+    if (uik) {
+        e = store_client_session_get(c->srv->store, c->a, c->auth->workspace_id, NULL, uik,
+                                     &existing);
+        if (err_failed(e) && !store_not_found(e))
+            return e;
+        found = !err_failed(e);
+    }
     const char *id;
     bool live = found && !existing.revoked_at && existing.expires_at > c->now;
     if (found && !live && c->auth->kind == CRED_PUBLISHABLE_KEY)
@@ -215,9 +217,9 @@ err client_sessions_get_or_create(api_call *c)
     if (live) {
         /* A live session: it gains what was asked for, and the new expiry. */
         id = existing.client_session_id;
-        if (!store_client_session_grant(c->srv->store, c->auth->workspace_id, id, &g.grants,
-                                        expires_at, &e))
-            return err_failed(e) ? e : not_found();
+        if (err_failed(e = store_client_session_grant(c->srv->store, c->auth->workspace_id, id,
+                                                      &g.grants, expires_at)))
+            return e;
     } else {
         /* None, or a revoked or expired one: a fresh session (keeping what
          * the dead one held) so the caller gets a token that works. */
@@ -244,7 +246,8 @@ err client_sessions_get(api_call *c)
             return e;
         if ((id && strcmp(id, own->client_session_id) != 0) ||
             (uik && (!own->user_identifier_key || strcmp(uik, own->user_identifier_key) != 0)))
-            return not_found();
+            return err_make(ERR_NOT_FOUND, "client_session_not_found",
+                            "Client session not found.");
         return respond_session_lookup(c, own->client_session_id, NULL);
     }
     param_either(c->p, "client_session_id", &id, "user_identifier_key", &uik);
@@ -295,11 +298,11 @@ err client_sessions_grant_access(api_call *c)
     if (err_failed(e) || err_failed(e = params_check(c->p)))
         return e;
     store_client_session cs;
-    if (!store_client_session_get(c->srv->store, c->a, c->auth->workspace_id, id, uik, &cs, &e))
-        return err_failed(e) ? e : not_found();
-    if (!store_client_session_grant(c->srv->store, c->auth->workspace_id, cs.client_session_id,
-                                    &g.grants, 0, &e))
-        return err_failed(e) ? e : not_found();
+    if (err_failed(e = store_client_session_get(c->srv->store, c->a, c->auth->workspace_id, id,
+                                                uik, &cs)) ||
+        err_failed(e = store_client_session_grant(c->srv->store, c->auth->workspace_id,
+                                                  cs.client_session_id, &g.grants, 0)))
+        return e;
     return respond_session_lookup(c, cs.client_session_id, NULL);
 }
 
@@ -309,9 +312,7 @@ err client_sessions_revoke(api_call *c)
     err e = params_check(c->p);
     if (err_failed(e))
         return e;
-    if (!store_client_session_revoke(c->srv->store, c->auth->workspace_id, id, c->now, &e))
-        return err_failed(e) ? e : not_found();
-    return ERR_NONE;
+    return store_client_session_revoke(c->srv->store, c->auth->workspace_id, id, c->now);
 }
 
 err client_sessions_delete(api_call *c)
@@ -320,9 +321,7 @@ err client_sessions_delete(api_call *c)
     err e = params_check(c->p);
     if (err_failed(e))
         return e;
-    if (!store_client_session_delete(c->srv->store, c->auth->workspace_id, id, &e))
-        return err_failed(e) ? e : not_found();
-    return store_event_record(c->srv->store, (store_event){.workspace_id = c->auth->workspace_id,
-                                                           .event_type = "client_session.deleted",
-                                                           .client_session_id = id});
+    store_event ev = {.workspace_id = c->auth->workspace_id,
+                      .event_type = "client_session.deleted", .client_session_id = id};
+    return store_client_session_delete(c->srv->store, c->auth->workspace_id, id, &ev);
 }

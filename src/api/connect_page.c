@@ -144,12 +144,33 @@ static void show_outcome(page *pg)
     render_result(pg, 200, "Not connected", "No account was connected. You can close this page.");
 }
 
+/* No such webview (or it was deleted meanwhile), or not its token. */
+static void show_link_not_found(page *pg)
+{
+    render_result(pg, 404, "Link not found",
+                  "This connect link does not exist or is no longer valid.");
+}
+
 /* The webview was ended by another tab meanwhile: show how it ended. */
 static err show_current_outcome(page *pg)
 {
-    err e = ERR_NONE;
-    if (store_connect_webview_for_page(pg->c->srv->store, pg->c->a, pg->cw.connect_webview_id,
-                                       &pg->cw, &e))
+    err e = store_connect_webview_for_page(pg->c->srv->store, pg->c->a,
+                                           pg->cw.connect_webview_id, &pg->cw);
+    if (store_not_found(e)) {
+        show_link_not_found(pg);
+        return ERR_NONE;
+    }
+    if (!err_failed(e))
+        show_outcome(pg);
+    return e;
+}
+
+/* After ending the webview: not found when another tab ended it first. */
+static err show_ended(page *pg, err e)
+{
+    if (store_not_found(e))
+        return show_current_outcome(pg);
+    if (!err_failed(e))
         show_outcome(pg);
     return e;
 }
@@ -158,17 +179,8 @@ static err fail(page *pg, const char *reason)
 {
     pg->cw.status = "failed";
     pg->cw.error = reason;
-    err e = ERR_NONE;
-    if (store_connect_webview_update(pg->c->srv->store, &pg->cw, &e))
-        show_outcome(pg);
-    else if (!err_failed(e))
-        e = show_current_outcome(pg);
-    return e;
+    return show_ended(pg, store_connect_webview_update(pg->c->srv->store, &pg->cw));
 }
-
-/* What connect_account returns, to roll back, when another tab ended the
- * webview while this one was connecting. */
-static const char ENDED_ELSEWHERE[] = "connect_webview_ended_elsewhere";
 
 typedef struct connection {
     page *pg;
@@ -183,24 +195,18 @@ static err connect_account(store *s, void *ctx)
     connection *cn = ctx;
     api_call *c = cn->pg->c;
     store_connect_webview *cw = &cn->pg->cw;
-    err e = ERR_NONE;
-    store_connected_account ca;
-    bool existing = store_connected_account_by_login(s, c->a, cw->workspace_id, cn->p->name,
-                                                     cn->account->login, &ca, &e);
+    char *account_id = arena_alloc(c->a, UUID_STR_LEN);
+    uuid_v4(account_id);
+    store_connected_account ca = {.connected_account_id = account_id,
+                                  .workspace_id = cw->workspace_id,
+                                  .provider = cn->p->name,
+                                  .user_email = cn->account->login,
+                                  .provider_login = cn->account->login,
+                                  .created_at = c->now};
+    bool account_created = false;
+    err e = store_connected_account_connect(s, c->a, &ca, &account_created);
     if (err_failed(e))
         return e;
-    if (!existing) {
-        char *id = arena_alloc(c->a, UUID_STR_LEN);
-        uuid_v4(id);
-        ca = (store_connected_account){.connected_account_id = id,
-                                       .workspace_id = cw->workspace_id,
-                                       .provider = cn->p->name,
-                                       .user_email = cn->account->login,
-                                       .provider_login = cn->account->login,
-                                       .created_at = c->now};
-        if (err_failed(e = store_connected_account_create(s, &ca)))
-            return e;
-    }
     store_event ev = {.workspace_id = cw->workspace_id,
                       .connected_account_id = ca.connected_account_id,
                       .connect_webview_id = cw->connect_webview_id};
@@ -226,7 +232,7 @@ static err connect_account(store *s, void *ctx)
             e = store_event_record(s, dev);
         }
     }
-    const char *types[] = {existing ? NULL : "connected_account.created",
+    const char *types[] = {account_created ? "connected_account.created" : NULL,
                            "connected_account.connected"};
     for (size_t i = 0; i < 2 && !err_failed(e); i++) {
         if (!types[i])
@@ -242,9 +248,9 @@ static err connect_account(store *s, void *ctx)
     cw->login_successful = true;
     cw->authorized_at = c->now;
     cw->error = NULL;
-    if (!store_connect_webview_update(s, cw, &e) && !err_failed(e))
-        e = err_make(ERR_BAD_REQUEST, ENDED_ELSEWHERE, "The webview was ended meanwhile.");
-    return e;
+    /* Not found when another tab ended the webview while this one was
+     * connecting: everything above rolls back with it. */
+    return store_connect_webview_update(s, cw);
 }
 
 static err handle_post(page *pg, const char *provider_name, const char *action,
@@ -264,26 +270,20 @@ static err handle_post(page *pg, const char *provider_name, const char *action,
         return fail(pg, "user_cancelled");
     const provider_account *account = NULL;
     if (p->login(p, username, password, &account) != PROVIDER_OK) {
-        err e = ERR_NONE;
-        int64_t failed = store_connect_webview_failed_login(pg->c->srv->store,
-                                                            pg->cw.workspace_id,
-                                                            pg->cw.connect_webview_id, &e);
+        int64_t failed = 0;
+        err e = store_connect_webview_failed_login(pg->c->srv->store, pg->cw.workspace_id,
+                                                   pg->cw.connect_webview_id, &failed);
+        if (store_not_found(e)) /* no longer pending */
+            return show_current_outcome(pg);
         if (err_failed(e))
             return e;
-        if (failed < 0)
-            return show_current_outcome(pg);
         if (failed >= MAX_FAILED_LOGINS)
             return fail(pg, "too_many_attempts");
         show_login(pg, p, username, "The email or password is not right. Try again.");
         return ERR_NONE;
     }
     connection cn = {pg, p, account};
-    err e = store_transaction(pg->c->srv->store, connect_account, &cn);
-    if (e.type == ENDED_ELSEWHERE)
-        return show_current_outcome(pg);
-    if (!err_failed(e))
-        show_outcome(pg);
-    return e;
+    return show_ended(pg, store_transaction(pg->c->srv->store, connect_account, &cn));
 }
 
 err connect_webview_page(api_call *c)
@@ -298,20 +298,19 @@ err connect_webview_page(api_call *c)
     param_str(c->p, "username", &username);
     param_str(c->p, "password", &password);
     err e = ERR_NONE;
-    const char *expected = NULL;
-    if (id && token &&
-        store_connect_webview_for_page(c->srv->store, c->a, id, &pg.cw, &e) &&
-        pg.cw.auth_token_sealed)
-        expected = token_unseal(c->a, &c->srv->keys, pg.cw.auth_token_sealed);
-    if (err_failed(e))
+    if (id && token)
+        e = store_connect_webview_for_page(c->srv->store, c->a, id, &pg.cw);
+    if (err_failed(e) && !store_not_found(e))
         return e;
+    const char *expected = !err_failed(e) && pg.cw.auth_token_sealed
+                               ? token_unseal(c->a, &c->srv->keys, pg.cw.auth_token_sealed)
+                               : NULL;
     if (!expected || !token_equal(expected, token)) {
-        render_result(&pg, 404, "Link not found",
-                      "This connect link does not exist or is no longer valid.");
+        show_link_not_found(&pg);
         return ERR_NONE;
     }
-    store_workspace w;
-    pg.sandbox = store_workspace_get(c->srv->store, c->a, pg.cw.workspace_id, &w, &e) &&
+    store_workspace w; /* only for the sandbox logins shown: a failure hides them */
+    pg.sandbox = !err_failed(store_workspace_get(c->srv->store, c->a, pg.cw.workspace_id, &w)) &&
                  w.is_sandbox;
     pg.action = arena_sprintf(c->a, "?connect_webview_id=%s&auth_token=%s",
                               pg.cw.connect_webview_id, token);

@@ -10,11 +10,6 @@
 #include "core/ids.h"
 #include "providers/provider.h"
 
-static err webview_not_found(void)
-{
-    return err_make(ERR_NOT_FOUND, "connect_webview_not_found", "Connect webview not found.");
-}
-
 const char *connect_webview_url(const api_server *srv, arena *a, const store_connect_webview *cw)
 {
     const char *token = cw->auth_token_sealed ? token_unseal(a, &srv->keys, cw->auth_token_sealed)
@@ -82,10 +77,7 @@ static err create_webview(store *s, void *ctx)
     store_client_session_grants grants = {
         .connect_webview_ids = {&w->cw->connect_webview_id, 1},
     };
-    if (!store_client_session_grant(s, w->cw->workspace_id, w->client_session_id, &grants, 0, &e) &&
-        !err_failed(e))
-        e = err_make(ERR_NOT_FOUND, "client_session_not_found", "Client session not found.");
-    return e;
+    return store_client_session_grant(s, w->cw->workspace_id, w->client_session_id, &grants, 0);
 }
 
 err connect_webviews_create(api_call *c)
@@ -134,8 +126,8 @@ err connect_webviews_get(api_call *c)
         return e;
     store_scope scope = api_scope(c, NULL);
     store_connect_webview cw;
-    if (!store_connect_webview_get(c->srv->store, c->a, &scope, id, &cw, &e))
-        return err_failed(e) ? e : webview_not_found();
+    if (err_failed(e = store_connect_webview_get(c->srv->store, c->a, &scope, id, &cw)))
+        return e;
     c->out = json_pack("{s:o}", "connect_webview", render(c, &cw));
     return ERR_NONE;
 }
@@ -163,7 +155,6 @@ err connect_webviews_delete(api_call *c)
     err e = params_check(c->p);
     if (err_failed(e))
         return e;
-    if (!store_connect_webview_delete(c->srv->store, c->auth->workspace_id, id, &e))
-        return err_failed(e) ? e : webview_not_found();
-    return ERR_NONE;
+    store_scope scope = api_scope(c, NULL);
+    return store_connect_webview_delete(c->srv->store, &scope, id);
 }

@@ -5,19 +5,11 @@
 #include "api/metadata.h"
 #include "api/render.h"
 
-static err account_not_found(void)
-{
-    return err_make(ERR_NOT_FOUND, "connected_account_not_found", "Connected account not found.");
-}
-
 static err find_account(api_call *c, const char *id, const char *email,
                         store_connected_account *ca)
 {
     store_scope scope = api_scope(c, NULL);
-    err e = ERR_NONE;
-    if (!store_connected_account_get(c->srv->store, c->a, &scope, id, email, ca, &e))
-        return err_failed(e) ? e : account_not_found();
-    return ERR_NONE;
+    return store_connected_account_get(c->srv->store, c->a, &scope, id, email, false, ca);
 }
 
 static err respond_account(api_call *c, const char *id)
@@ -63,25 +55,25 @@ err connected_accounts_list(api_call *c)
 }
 
 typedef struct account_change {
+    store_scope scope;
     const char *id, *display_name;
 } account_change;
 
-static bool read_account_metadata(api_call *c, store *s, void *obj, const char **stored, err *e)
+static err read_account_metadata(api_call *c, store *s, void *obj, const char **stored)
 {
     account_change *ch = obj;
-    store_scope scope = api_scope(c, NULL);
     store_connected_account ca;
-    if (!store_connected_account_get(s, c->a, &scope, ch->id, NULL, &ca, e))
-        return false;
-    *stored = ca.custom_metadata;
-    return true;
+    err e = store_connected_account_get(s, c->a, &ch->scope, ch->id, NULL, true, &ca);
+    if (!err_failed(e))
+        *stored = ca.custom_metadata;
+    return e;
 }
 
-static bool write_account(api_call *c, store *s, void *obj, const char *merged, err *e)
+static err write_account(api_call *c, store *s, void *obj, const char *merged)
 {
+    (void)c;
     account_change *ch = obj;
-    return store_connected_account_update(s, c->auth->workspace_id, ch->id, ch->display_name,
-                                          merged, e);
+    return store_connected_account_update(s, &ch->scope, ch->id, ch->display_name, merged);
 }
 
 err connected_accounts_update(api_call *c)
@@ -91,19 +83,23 @@ err connected_accounts_update(api_call *c)
     param_nonempty_str(c->p, "display_name", &ch.display_name);
     metadata_read(c, "custom_metadata", true, &metadata);
     err e = params_check(c->p);
-    if (!err_failed(e))
-        e = metadata_update(c, metadata, &(metadata_target){read_account_metadata, write_account,
-                                                            &ch, account_not_found()});
+    if (!err_failed(e)) {
+        ch.scope = api_scope(c, NULL);
+        e = metadata_update(c, metadata,
+                            &(metadata_target){read_account_metadata, write_account, &ch});
+    }
     json_decref(metadata);
     return err_failed(e) ? e : respond_account(c, ch.id);
 }
 
 typedef struct account_removal {
     api_call *c;
+    store_scope scope; /* the caller's */
     const store_connected_account *ca;
 } account_removal;
 
-/* Events for the account and each of its devices, then the deletion. */
+/* Events for each of the account's devices and for the account, then the
+ * deletion with its own event. */
 static err remove_account(store *s, void *ctx)
 {
     const account_removal *r = ctx;
@@ -116,20 +112,22 @@ static err remove_account(store *s, void *ctx)
     store_device *devices = NULL;
     size_t n = 0;
     err e = store_device_list(s, c->a, &scope, &f, &page, &devices, &n);
-    for (size_t i = 0; i < n && !err_failed(e); i++)
-        e = store_event_record(s, (store_event){.workspace_id = ca->workspace_id,
-                                                .event_type = "device.removed",
-                                                .device_id = devices[i].device_id,
-                                                .connected_account_id = ca->connected_account_id});
-    const char *types[] = {"connected_account.disconnected", "connected_account.deleted"};
-    for (size_t i = 0; i < 2 && !err_failed(e); i++)
-        e = store_event_record(s, (store_event){.workspace_id = ca->workspace_id,
-                                                .event_type = types[i],
-                                                .connected_account_id = ca->connected_account_id});
-    if (!err_failed(e) &&
-        !store_connected_account_delete(s, ca->workspace_id, ca->connected_account_id, &e) &&
-        !err_failed(e))
-        e = account_not_found();
+    store_event ev = {.workspace_id = ca->workspace_id,
+                      .connected_account_id = ca->connected_account_id};
+    for (size_t i = 0; i < n && !err_failed(e); i++) {
+        store_event removed = ev;
+        removed.event_type = "device.removed";
+        removed.device_id = devices[i].device_id;
+        e = store_event_record(s, removed);
+    }
+    if (!err_failed(e)) {
+        ev.event_type = "connected_account.disconnected";
+        e = store_event_record(s, ev);
+    }
+    if (!err_failed(e)) {
+        ev.event_type = "connected_account.deleted";
+        e = store_connected_account_delete(s, &r->scope, ca->connected_account_id, &ev);
+    }
     return e;
 }
 
@@ -142,6 +140,6 @@ err connected_accounts_delete(api_call *c)
     store_connected_account ca;
     if (err_failed(e) || err_failed(e = find_account(c, id, NULL, &ca)))
         return e;
-    account_removal r = {c, &ca};
+    account_removal r = {c, api_scope(c, NULL), &ca};
     return store_transaction(c->srv->store, remove_account, &r);
 }

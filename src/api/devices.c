@@ -11,11 +11,6 @@
 #include "core/device_types.h"
 #include "providers/provider.h"
 
-err device_not_found(void)
-{
-    return err_make(ERR_NOT_FOUND, "device_not_found", "Device not found.");
-}
-
 err devices_get(api_call *c)
 {
     const char *device_id, *name;
@@ -25,8 +20,8 @@ err devices_get(api_call *c)
         return e;
     store_scope scope = api_scope(c, NULL);
     store_device d;
-    if (!store_device_get(c->srv->store, c->a, &scope, device_id, name, &d, &e))
-        return err_failed(e) ? e : device_not_found();
+    if (err_failed(e = store_device_get(c->srv->store, c->a, &scope, device_id, name, false, &d)))
+        return e;
     c->out = json_pack("{s:o}", "device", render_device(&d));
     return ERR_NONE;
 }
@@ -123,21 +118,21 @@ typedef struct device_change {
     const char *id, *name;
 } device_change;
 
-static bool read_device_metadata(api_call *c, store *s, void *obj, const char **stored, err *e)
+static err read_device_metadata(api_call *c, store *s, void *obj, const char **stored)
 {
     device_change *ch = obj;
     store_device d;
-    if (!store_device_get(s, c->a, &ch->scope, ch->id, NULL, &d, e))
-        return false;
-    *stored = d.custom_metadata;
-    return true;
+    err e = store_device_get(s, c->a, &ch->scope, ch->id, NULL, true, &d);
+    if (!err_failed(e))
+        *stored = d.custom_metadata;
+    return e;
 }
 
-static bool write_device(api_call *c, store *s, void *obj, const char *merged, err *e)
+static err write_device(api_call *c, store *s, void *obj, const char *merged)
 {
     (void)c;
     device_change *ch = obj;
-    return store_device_update(s, &ch->scope, ch->id, ch->name, merged, e);
+    return store_device_update(s, &ch->scope, ch->id, ch->name, merged);
 }
 
 err devices_update(api_call *c)
@@ -152,8 +147,8 @@ err devices_update(api_call *c)
     err e = params_check(c->p);
     if (!err_failed(e)) {
         ch.scope = api_scope(c, NULL);
-        e = metadata_update(c, metadata, &(metadata_target){read_device_metadata, write_device,
-                                                            &ch, device_not_found()});
+        e = metadata_update(c, metadata,
+                            &(metadata_target){read_device_metadata, write_device, &ch});
     }
     json_decref(metadata);
     return e;
@@ -166,16 +161,12 @@ err devices_delete(api_call *c)
     if (err_failed(e))
         return e;
     store_scope scope = api_scope(c, NULL);
-    store_device d;
-    if (!store_device_get(c->srv->store, c->a, &scope, id, NULL, &d, &e))
-        return err_failed(e) ? e : device_not_found();
-    if (!store_device_delete(c->srv->store, c->auth->workspace_id, id, &e))
-        return err_failed(e) ? e : device_not_found();
-    return store_event_record(c->srv->store,
-                              (store_event){.workspace_id = d.workspace_id,
-                                            .event_type = "device.deleted",
-                                            .device_id = d.device_id,
-                                            .connected_account_id = d.connected_account_id});
+    store_device d; /* for the event's account */
+    if (err_failed(e = store_device_get(c->srv->store, c->a, &scope, id, NULL, false, &d)))
+        return e;
+    store_event ev = {.workspace_id = d.workspace_id, .event_type = "device.deleted",
+                      .device_id = d.device_id, .connected_account_id = d.connected_account_id};
+    return store_device_delete(c->srv->store, &scope, id, &ev);
 }
 
 err devices_list_device_providers(api_call *c)

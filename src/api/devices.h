@@ -8,6 +8,5 @@
 /* Lists devices under `key` ("devices", "locks"); types_within: NULL or
  * the only device types to include. */
 err list_devices(api_call *c, const char *key, const str_list *types_within);
-err device_not_found(void);
 
 #endif

@@ -81,8 +81,8 @@ err events_get(api_call *c)
         return e;
     store_scope scope = api_scope(c, NULL);
     store_event ev;
-    if (!store_event_get(c->srv->store, c->a, &scope, id, &ev, &e))
-        return err_failed(e) ? e : err_make(ERR_NOT_FOUND, "event_not_found", "Event not found.");
+    if (err_failed(e = store_event_get(c->srv->store, c->a, &scope, id, &ev)))
+        return e;
     c->out = json_pack("{s:o}", "event", render_event(&ev));
     return ERR_NONE;
 }

@@ -14,11 +14,11 @@ enum { SYNC_TIMEOUT_MS = 30000 };
 static err find_lock(api_call *c, const char *device_id, const char *name, store_device *d)
 {
     store_scope scope = api_scope(c, NULL);
-    err e = ERR_NONE;
-    if (!store_device_get(c->srv->store, c->a, &scope, device_id, name, d, &e) ||
-        device_type_category(d->device_type) != DEVICE_LOCK)
-        return err_failed(e) ? e : device_not_found();
-    return ERR_NONE;
+    err e = store_device_get(c->srv->store, c->a, &scope, device_id, name, false, d);
+    if (!err_failed(e) && device_type_category(d->device_type) != DEVICE_LOCK)
+        /* the store's answer for a device out of scope */
+        e = err_make(ERR_NOT_FOUND, "device_not_found", "Device not found.");
+    return e;
 }
 
 err locks_get(api_call *c)

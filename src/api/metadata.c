@@ -92,18 +92,16 @@ static err apply_metadata_change(store *s, void *ctx)
 {
     const metadata_change *ch = ctx;
     api_call *c = ch->c;
-    err e = ERR_NONE;
     const char *stored = NULL, *merged = NULL;
-    if (!ch->t->read(c, s, ch->t->obj, &stored, &e))
-        return err_failed(e) ? e : ch->t->not_found;
+    err e = ch->t->read(c, s, ch->t->obj, &stored);
+    if (err_failed(e))
+        return e;
     if (ch->changes && !(merged = metadata_merge(c->a, stored, ch->changes))) {
         param_reject(c->p, "custom_metadata",
                      "At most 50 keys, counting those already set and not removed");
         return params_check(c->p);
     }
-    if (!ch->t->write(c, s, ch->t->obj, merged, &e))
-        return err_failed(e) ? e : ch->t->not_found;
-    return ERR_NONE;
+    return ch->t->write(c, s, ch->t->obj, merged);
 }
 
 err metadata_update(api_call *c, json_t *changes, const metadata_target *t)

@@ -15,13 +15,12 @@ void metadata_read(api_call *c, const char *key, bool allow_null, json_t **out);
 const char *metadata_merge(arena *a, const char *stored, json_t *changes);
 /* An object whose custom_metadata (and other fields) one request changes. */
 typedef struct metadata_target {
-    /* The stored custom_metadata of the object, in scope; false when not found. */
-    bool (*read)(api_call *c, store *s, void *obj, const char **stored, err *e);
-    /* Writes merged (NULL: metadata unchanged) and the other changes; false
-     * when not found. */
-    bool (*write)(api_call *c, store *s, void *obj, const char *merged, err *e);
+    /* The stored custom_metadata of the object, in scope, read for update:
+     * the row stays locked until the transaction ends. */
+    err (*read)(api_call *c, store *s, void *obj, const char **stored);
+    /* Writes merged (NULL: metadata unchanged) and the other changes. */
+    err (*write)(api_call *c, store *s, void *obj, const char *merged);
     void *obj;
-    err not_found;
 } metadata_target;
 
 /* Reads, merges changes (NULL: none) and writes in one transaction, so

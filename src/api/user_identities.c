@@ -6,11 +6,6 @@
 
 #include <string.h>
 
-static err identity_not_found(void)
-{
-    return err_make(ERR_NOT_FOUND, "user_identity_not_found", "User identity not found.");
-}
-
 /* The writable fields; each NULL when not given, CLEARED when sent as null. */
 typedef struct identity_fields {
     const char *key, *email, *phone, *name;
@@ -72,8 +67,9 @@ err user_identities_get(api_call *c)
     store_user_identity ui;
     if (err_failed(e))
         return e;
-    if (!store_user_identity_get(c->srv->store, c->a, c->auth->workspace_id, id, key, &ui, &e))
-        return err_failed(e) ? e : identity_not_found();
+    if (err_failed(e = store_user_identity_get(c->srv->store, c->a, c->auth->workspace_id, id,
+                                               key, &ui)))
+        return e;
     c->out = json_pack("{s:o}", "user_identity", render_user_identity(&ui));
     return ERR_NONE;
 }
@@ -119,15 +115,14 @@ err user_identities_update(api_call *c)
     store_user_identity ui;
     if (err_failed(e))
         return e;
-    if (!store_user_identity_get(c->srv->store, c->a, c->auth->workspace_id, id, NULL, &ui, &e))
-        return err_failed(e) ? e : identity_not_found();
+    if (err_failed(e = store_user_identity_get(c->srv->store, c->a, c->auth->workspace_id, id,
+                                               NULL, &ui)))
+        return e;
     ui.user_identity_key = updated(f.key, ui.user_identity_key);
     ui.email_address = updated(f.email, ui.email_address);
     ui.phone_number = updated(f.phone, ui.phone_number);
     ui.full_name = updated(f.name, ui.full_name);
-    if (!store_user_identity_update(c->srv->store, &ui, &e))
-        return err_failed(e) ? e : identity_not_found();
-    return ERR_NONE;
+    return store_user_identity_update(c->srv->store, &ui);
 }
 
 err user_identities_delete(api_call *c)
@@ -136,7 +131,5 @@ err user_identities_delete(api_call *c)
     err e = params_check(c->p);
     if (err_failed(e))
         return e;
-    if (!store_user_identity_delete(c->srv->store, c->auth->workspace_id, id, &e))
-        return err_failed(e) ? e : identity_not_found();
-    return ERR_NONE;
+    return store_user_identity_delete(c->srv->store, c->auth->workspace_id, id);
 }

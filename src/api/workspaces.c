@@ -17,10 +17,8 @@ err workspaces_get(api_call *c)
     if (err_failed(e))
         return e;
     store_workspace w;
-    if (!store_workspace_get(c->srv->store, c->a, c->auth->workspace_id, &w, &e))
-        return err_failed(e) ? e
-                             : err_make(ERR_NOT_FOUND, "workspace_not_found",
-                                        "The workspace does not exist.");
+    if (err_failed(e = store_workspace_get(c->srv->store, c->a, c->auth->workspace_id, &w)))
+        return e;
     c->out = json_pack("{s:o}", "workspace", render_workspace(&w));
     return ERR_NONE;
 }

@@ -20,14 +20,21 @@ static err unauthorized(const char *type, const char *message)
     return err_make(ERR_UNAUTHORIZED, type, message);
 }
 
+/* A failed lookup of a credential: unauthorized when the store does not know
+ * it, the store's own failure otherwise. */
+static err unknown_credential(err e, const char *type, const char *message)
+{
+    return store_not_found(e) ? unauthorized(type, message) : e;
+}
+
 static err resolve_api_key(store *s, const token_keys *keys, arena *a, const char *token,
                            auth_ctx *out)
 {
     char hash[TOKEN_HASH_HEX_LEN];
     token_hash(keys, token, hash);
-    err e = ERR_NONE;
-    if (!store_api_key_lookup(s, a, hash, &out->workspace_id, &e))
-        return err_failed(e) ? e : unauthorized("invalid_api_key", "The API key is not valid.");
+    err e = store_api_key_lookup(s, a, hash, &out->workspace_id);
+    if (err_failed(e))
+        return unknown_credential(e, "invalid_api_key", "The API key is not valid.");
     out->kind = CRED_API_KEY;
     return ERR_NONE;
 }
@@ -37,12 +44,11 @@ static err resolve_client_session(store *s, const token_keys *keys, arena *a, co
 {
     char hash[TOKEN_HASH_HEX_LEN];
     token_hash(keys, token, hash);
-    err e = ERR_NONE;
     store_client_session *cs = arena_zalloc(a, sizeof *cs);
-    if (!store_client_session_by_token_hash(s, a, hash, cs, &e))
-        return err_failed(e) ? e
-                             : unauthorized("client_session_not_found",
-                                            "The client session token does not match a client session.");
+    err e = store_client_session_by_token_hash(s, a, hash, cs);
+    if (err_failed(e))
+        return unknown_credential(e, "client_session_not_found",
+                                  "The client session token does not match a client session.");
     if (cs->revoked_at)
         return unauthorized("client_session_revoked", "The client session has been revoked.");
     if (cs->expires_at <= now)
@@ -56,12 +62,11 @@ static err resolve_client_session(store *s, const token_keys *keys, arena *a, co
 static err resolve_publishable_key(store *s, arena *a, const char *key, const auth_headers *h,
                                    auth_ctx *out)
 {
-    err e = ERR_NONE;
     store_workspace w;
-    if (!store_workspace_by_publishable_key(s, a, key, &w, &e))
-        return err_failed(e) ? e
-                             : unauthorized("invalid_publishable_key",
-                                            "The publishable key is not valid.");
+    err e = store_workspace_by_publishable_key(s, a, key, &w);
+    if (err_failed(e))
+        return unknown_credential(e, "invalid_publishable_key",
+                                  "The publishable key is not valid.");
     out->kind = CRED_PUBLISHABLE_KEY;
     out->workspace_id = w.workspace_id;
     out->user_identifier_key_header = h->user_identifier_key;

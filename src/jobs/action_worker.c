@@ -7,13 +7,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "providers/provider.h"
 
 enum { BATCH = 32, IDLE_LOOK_MS = 1000 };
+/* How long a claimed attempt stays this worker's: another node takes it
+ * over only once the lease has run out. It must be longer than any provider
+ * action takes (the sandbox providers act in milliseconds), and the attempts
+ * of one claim are done one after another. It is also how long the
+ * attempts of a node that died wait. */
+enum { LEASE_MS = 10000 };
 
 struct action_worker {
     store *store;
+    char owner[UUID_STR_LEN]; /* this worker's leases, fresh at each start */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t wake;  /* to the worker: something is pending, or stop */
@@ -33,26 +41,19 @@ typedef struct outcome {
     const char *error_message;
 } outcome;
 
-/* Asks the provider to act on the device of the attempt. */
-static outcome act(store *s, arena *a, const store_action_attempt *aa, bool lock)
+/* Asks the provider to act on the device. */
+static outcome ask_provider(const store_device *d, const store_connected_account *ca, bool lock)
 {
-    store_scope scope = {.workspace_id = aa->workspace_id};
-    store_device d;
-    store_connected_account ca;
-    err e = ERR_NONE;
-    if (!store_device_get(s, a, &scope, aa->device_id, NULL, &d, &e) ||
-        !store_connected_account_get(s, a, &scope, d.connected_account_id, NULL, &ca, &e))
-        return (outcome){"error", "device_not_found", "The device no longer exists."};
-    if (!d.online)
+    if (!d->online)
         return (outcome){"error", "device_offline", "The device is offline."};
     /* Fixture accounts (--seed) have no provider login: their devices act
      * in place, as in Seam's sandbox. */
-    if (!ca.provider_login)
+    if (!ca->provider_login)
         return (outcome){"success", NULL, NULL};
-    const provider *p = provider_find(ca.provider);
+    const provider *p = provider_find(ca->provider);
     if (!p)
         return (outcome){"error", "provider_unavailable", "The device's provider is not available."};
-    switch (p->set_locked(p, ca.provider_login, d.provider_device_key, lock)) {
+    switch (p->set_locked(p, ca->provider_login, d->provider_device_key, lock)) {
     case PROVIDER_OK:
         return (outcome){"success", NULL, NULL};
     case PROVIDER_DEVICE_OFFLINE:
@@ -65,23 +66,45 @@ static outcome act(store *s, arena *a, const store_action_attempt *aa, bool lock
     return (outcome){"error", "action_not_supported", "The device cannot do this remotely."};
 }
 
+/* The outcome of the attempt; fails only when the store cannot be read,
+ * so that a passing failure is not recorded as the attempt's outcome. */
+static err act(store *s, arena *a, const store_action_attempt *aa, bool lock, outcome *out)
+{
+    store_scope scope = {.workspace_id = aa->workspace_id};
+    store_device d;
+    store_connected_account ca;
+    err e = store_device_get(s, a, &scope, aa->device_id, NULL, false, &d);
+    if (!err_failed(e))
+        e = store_connected_account_get(s, a, &scope, d.connected_account_id, NULL, false, &ca);
+    if (store_not_found(e)) {
+        *out = (outcome){"error", "device_not_found", "The device no longer exists."};
+        return ERR_NONE;
+    }
+    if (!err_failed(e))
+        *out = ask_provider(&d, &ca, lock);
+    return e;
+}
+
 typedef struct completion {
     const store_action_attempt *aa;
+    const char *owner;
     bool lock;
     outcome out;
 } completion;
 
-/* Device state, attempt and events, together. */
+/* Device state, attempt and events, together; not found, with nothing
+ * written, when the lease ran out and another node took the attempt over. */
 static err record(store *s, void *ctx)
 {
     const completion *c = ctx;
     const store_action_attempt *aa = c->aa;
     bool ok = strcmp(c->out.status, "success") == 0;
+    store_scope scope = {.workspace_id = aa->workspace_id};
     err e = ERR_NONE;
-    if (ok)
-        store_device_set_locked(s, aa->device_id, c->lock, &e);
+    if (ok && store_not_found(e = store_device_set_locked(s, &scope, aa->device_id, c->lock)))
+        e = ERR_NONE; /* deleted since: the provider did act all the same */
     if (!err_failed(e))
-        e = store_action_attempt_finish(s, aa->action_attempt_id, c->out.status,
+        e = store_action_attempt_finish(s, aa->action_attempt_id, c->owner, c->out.status,
                                         c->out.error_type, c->out.error_message, time_now_ms());
     store_event ev = {.workspace_id = aa->workspace_id, .device_id = aa->device_id,
                       .connected_account_id = aa->connected_account_id,
@@ -100,17 +123,21 @@ static err record(store *s, void *ctx)
     return e;
 }
 
+/* Completes an attempt this worker holds. */
 static void complete(action_worker *w, arena *a, const store_action_attempt *aa)
 {
-    err e = ERR_NONE;
-    if (!store_action_attempt_claim(w->store, aa->action_attempt_id, &e))
-        return; /* another worker took it */
-    completion c = {.aa = aa, .lock = strcmp(aa->action_type, "LOCK_DOOR") == 0};
-    c.out = act(w->store, a, aa, c.lock);
-    e = store_transaction(w->store, record, &c);
-    if (err_failed(e)) {
+    completion c = {.aa = aa, .owner = w->owner,
+                    .lock = strcmp(aa->action_type, "LOCK_DOOR") == 0};
+    err e = act(w->store, a, aa, c.lock, &c.out);
+    if (!err_failed(e))
+        e = store_transaction(w->store, record, &c);
+    if (store_not_found(e)) {
+        fprintf(stderr, "latchkey: action attempt %s: its lease ran out; another node took it\n",
+                aa->action_attempt_id);
+    } else if (err_failed(e)) {
         fprintf(stderr, "latchkey: action attempt %s: %s\n", aa->action_attempt_id, e.message);
-        store_action_attempt_release(w->store, aa->action_attempt_id); /* try again later */
+        /* Try again soon (failing that, when the lease runs out). */
+        store_action_attempt_release(w->store, aa->action_attempt_id, w->owner);
     }
 }
 
@@ -120,12 +147,15 @@ static void *run(void *arg)
     for (;;) {
         arena a;
         arena_init(&a);
-        store_action_attempt *due = NULL;
+        store_action_attempt *held = NULL;
         size_t n = 0;
-        err e = store_action_attempt_due(w->store, &a, time_now_ms(), BATCH, &due, &n);
+        err e = store_action_attempt_claim(w->store, &a, w->owner, time_now_ms(), LEASE_MS, BATCH,
+                                           &held, &n);
         for (size_t i = 0; !err_failed(e) && i < n; i++)
-            complete(w, &a, &due[i]);
-        int64_t next = store_action_attempt_next_due(w->store, &e);
+            complete(w, &a, &held[i]);
+        int64_t next = 0;
+        if (err_failed(store_action_attempt_next_due(w->store, &next)))
+            next = 0; /* look again after IDLE_LOOK_MS */
         arena_free(&a);
 
         pthread_mutex_lock(&w->mu);
@@ -153,13 +183,13 @@ action_worker *action_worker_start(store *s)
     if (!w)
         return NULL;
     w->store = s;
+    uuid_v4(w->owner);
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr); /* CLOCK_REALTIME: deadlines are wall-clock */
     pthread_cond_init(&w->wake, &attr);
     pthread_cond_init(&w->done, &attr);
     pthread_condattr_destroy(&attr);
-    store_action_attempt_requeue_running(s);
     if (pthread_create(&w->thread, NULL, run, w) != 0) {
         free(w);
         return NULL;

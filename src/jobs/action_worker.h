@@ -1,9 +1,10 @@
-/* The background worker that completes device actions: it takes pending
- * action attempts from the store when they are due, asks the device's
- * provider to act, and records the outcome (device state, attempt, events)
- * in one transaction. Attempts are rows in the store, so they survive a
- * restart; the worker also looks again every second, so attempts another
- * node queued are not missed. */
+/* The background worker that completes device actions: it claims action
+ * attempts from the store with a lease when they are due (and those whose
+ * node died, once its lease runs out), asks the device's provider to act,
+ * and records the outcome (device state, attempt, events) in one
+ * transaction, only while it still holds the lease. Attempts are rows in
+ * the store, so they survive a restart; the worker also looks again every
+ * second, so attempts another node queued are not missed. */
 #ifndef LATCHKEY_ACTION_WORKER_H
 #define LATCHKEY_ACTION_WORKER_H
 

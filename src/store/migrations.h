@@ -12,5 +12,7 @@ typedef struct migration {
 
 extern const migration sqlite_migrations[];
 extern const size_t sqlite_migrations_count;
+extern const migration postgres_migrations[];
+extern const size_t postgres_migrations_count;
 
 #endif

@@ -1,4 +1,4 @@
-/* SQL text and bindings built piece by piece in an arena (sql_builder.h). */
+/* SQL text and typed bindings built piece by piece in an arena (sql_builder.h). */
 #include "store/sql_builder.h"
 
 #include <stdarg.h>
@@ -43,20 +43,52 @@ void sql_builder_appendf(sql_builder *b, const char *fmt, ...)
     sql_builder_append(b, s);
 }
 
-static sql_bind *next_bind(sql_builder *b)
+static sql_bind *next_bind(sql_builder *b, sql_type type)
 {
     b->binds = arena_grow(b->a, b->binds, b->nbinds, &b->bind_cap, sizeof *b->binds);
-    return &b->binds[b->nbinds++];
+    sql_bind *v = &b->binds[b->nbinds++];
+    *v = (sql_bind){.type = type};
+    return v;
 }
 
 void sql_builder_bind_text(sql_builder *b, const char *v)
 {
-    *next_bind(b) = (sql_bind){.is_int = false, .text = v};
+    sql_bind *x = next_bind(b, SQL_TEXT);
+    x->text = v;
+    x->is_null = !v;
 }
 
-void sql_builder_bind_int(sql_builder *b, int64_t v)
+void sql_builder_bind_int(sql_builder *b, int64_t v) { next_bind(b, SQL_INT)->i = v; }
+
+void sql_builder_bind_real(sql_builder *b, double v) { next_bind(b, SQL_REAL)->f = v; }
+
+void sql_builder_bind_bool(sql_builder *b, bool v) { next_bind(b, SQL_BOOL)->i = v ? 1 : 0; }
+
+void sql_builder_bind_null(sql_builder *b, sql_type type) { next_bind(b, type)->is_null = true; }
+
+void sql_builder_bindf(sql_builder *b, const char *types, ...)
 {
-    *next_bind(b) = (sql_bind){.is_int = true, .i = v};
+    va_list ap;
+    va_start(ap, types);
+    sql_builder_vbindf(b, types, ap);
+    va_end(ap);
+}
+
+void sql_builder_vbindf(sql_builder *b, const char *types, va_list ap)
+{
+    for (const char *t = types; *t; t++) {
+        switch (*t) {
+        case 's':
+            sql_builder_bind_text(b, va_arg(ap, const char *));
+            break;
+        case 'i':
+            sql_builder_bind_int(b, va_arg(ap, int64_t));
+            break;
+        case 'b':
+            sql_builder_bind_bool(b, va_arg(ap, int) != 0);
+            break;
+        }
+    }
 }
 
 const char *sql_builder_text(const sql_builder *b) { return b->buf; }

@@ -1,6 +1,13 @@
-/* The one storage interface. Handlers call these functions; sqlite.c (and,
- * later, postgres.c) implement them, chosen by the database URL. Every read
- * or write of a scoped resource takes a store_scope and applies it in SQL.
+/* The one storage interface. Handlers call these functions; one file per
+ * resource implements them against the driver interface (db.h), on SQLite
+ * or PostgreSQL, chosen by the database URL. Every read or write of a scoped
+ * resource takes a store_scope and applies it in SQL.
+ *
+ * One return convention: every call returns an err. A lookup, update or
+ * delete that finds nothing (absent, or outside the caller's scope) returns
+ * that resource's not-found error (kind ERR_NOT_FOUND, type such as
+ * "device_not_found"), ready to answer with; store_not_found() tells it from
+ * a failure. A database that cannot be reached gives ERR_UNAVAILABLE (503).
  * Strings in returned records live in the caller's arena. */
 #ifndef LATCHKEY_STORE_H
 #define LATCHKEY_STORE_H
@@ -14,15 +21,25 @@
 #include "core/str_list.h"
 
 typedef struct store store;
+struct store_event;
 
-/* Opens the database named by url ("sqlite:PATH" or a bare path) and
- * applies pending migrations. */
+/* Opens the database named by url ("sqlite:PATH", a bare path, or a
+ * "postgres://" / "postgresql://" URL; libpq's environment such as
+ * PGPASSWORD and PGSSLMODE applies) and applies pending migrations, once
+ * even when several nodes start together. Refuses a schema newer than this
+ * build knows. */
 store *store_open(const char *url, err *e);
 void store_close(store *s);
 
 /* Runs fn in one transaction: committed when it succeeds, rolled back when
- * it fails. Store calls made by fn on this thread join the transaction. */
+ * it fails. Store calls made by fn on this thread join the transaction
+ * (nested calls become savepoints). A transaction that fails on a
+ * serialization failure or deadlock is run again from the start, so fn must
+ * have no effect outside the store. */
 err store_transaction(store *s, err (*fn)(store *s, void *ctx), void *ctx);
+
+/* Whether e is a not-found answer rather than a failure. */
+static inline bool store_not_found(err e) { return e.kind == ERR_NOT_FOUND; }
 
 /* What a caller may see. workspace_id is always set. With client_session_id
  * set, only what that session holds is visible; with user_identifier_key set
@@ -51,18 +68,16 @@ typedef struct store_workspace {
 } store_workspace;
 
 err store_workspace_create(store *s, const store_workspace *w);
-/* Returns false (and no error) when there is no such workspace. */
-bool store_workspace_get(store *s, arena *a, const char *workspace_id, store_workspace *out,
-                         err *e);
-bool store_workspace_by_publishable_key(store *s, arena *a, const char *key,
-                                        store_workspace *out, err *e);
-int64_t store_workspace_count(store *s, err *e);
+err store_workspace_get(store *s, arena *a, const char *workspace_id, store_workspace *out);
+err store_workspace_by_publishable_key(store *s, arena *a, const char *key,
+                                       store_workspace *out);
+err store_workspace_count(store *s, int64_t *count);
 
 err store_api_key_create(store *s, const char *api_key_id, const char *workspace_id,
                          const char *name, const char *token_hash, int64_t created_at);
 /* Finds the workspace of the API key with this token hash. */
-bool store_api_key_lookup(store *s, arena *a, const char *token_hash,
-                          const char **workspace_id_out, err *e);
+err store_api_key_lookup(store *s, arena *a, const char *token_hash,
+                         const char **workspace_id_out);
 
 /* ---- client sessions ---- */
 
@@ -90,19 +105,19 @@ typedef struct store_client_session_grants {
 
 /* Inserts the session and its grants in one transaction. A second session
  * for the same (workspace, user_identifier_key) fails with type
- * "client_session_token_already_exists". With replaces_id, that session's
- * grants pass to the new one and it is deleted, in the same transaction. */
+ * "client_session_token_already_exists", also when another node inserts it
+ * at the same moment. With replaces_id, that session's grants pass to the
+ * new one and it is deleted, in the same transaction. */
 err store_client_session_create(store *s, const store_client_session *cs, const char *token_hash,
                                 const store_client_session_grants *grants,
                                 const char *replaces_id);
 /* The session's own fields only (no id lists; device_count 0): what
  * authentication needs. */
-bool store_client_session_by_token_hash(store *s, arena *a, const char *token_hash,
-                                        store_client_session *out, err *e);
+err store_client_session_by_token_hash(store *s, arena *a, const char *token_hash,
+                                       store_client_session *out);
 /* Looks up by id, or by user_identifier_key when id is NULL. */
-bool store_client_session_get(store *s, arena *a, const char *workspace_id, const char *id,
-                              const char *user_identifier_key, store_client_session *out,
-                              err *e);
+err store_client_session_get(store *s, arena *a, const char *workspace_id, const char *id,
+                             const char *user_identifier_key, store_client_session *out);
 
 typedef struct store_client_session_filter {
     const char *client_session_id;
@@ -117,13 +132,14 @@ err store_client_session_list(store *s, arena *a, const char *workspace_id,
                               const store_client_session_filter *f, const store_page *page,
                               store_client_session **out, size_t *count);
 /* Adds grants to an existing session, and sets its expiry when expires_at
- * is not 0; false when it does not exist. */
-bool store_client_session_grant(store *s, const char *workspace_id, const char *id,
-                                const store_client_session_grants *grants, int64_t expires_at,
-                                err *e);
-bool store_client_session_revoke(store *s, const char *workspace_id, const char *id,
-                                 int64_t now, err *e);
-bool store_client_session_delete(store *s, const char *workspace_id, const char *id, err *e);
+ * is not 0. */
+err store_client_session_grant(store *s, const char *workspace_id, const char *id,
+                               const store_client_session_grants *grants, int64_t expires_at);
+err store_client_session_revoke(store *s, const char *workspace_id, const char *id,
+                                int64_t now);
+/* Deletes the session and records ev (when not NULL) in one transaction. */
+err store_client_session_delete(store *s, const char *workspace_id, const char *id,
+                                const struct store_event *ev);
 
 /* ---- ids a request names ---- */
 
@@ -133,10 +149,10 @@ typedef enum store_kind {
     STORE_USER_IDENTITY,
 } store_kind;
 
-/* Index of the first id in ids that is not a `kind` of this workspace, or -1
- * when all are. */
-long store_first_missing(store *s, store_kind kind, const char *workspace_id,
-                         const str_list *ids, err *e);
+/* *missing: the index of the first id in ids that is not a `kind` of this
+ * workspace, or -1 when all are. */
+err store_first_missing(store *s, store_kind kind, const char *workspace_id, const str_list *ids,
+                        long *missing);
 
 /* ---- custom metadata ---- */
 
@@ -168,23 +184,28 @@ typedef struct store_connected_account {
 } store_connected_account;
 
 err store_connected_account_create(store *s, const store_connected_account *ca);
-/* The account of this provider login in the workspace, if any. */
-bool store_connected_account_by_login(store *s, arena *a, const char *workspace_id,
-                                      const char *provider, const char *login,
-                                      store_connected_account *out, err *e);
-/* By id, or by the account's email when id is NULL. */
-bool store_connected_account_get(store *s, arena *a, const store_scope *scope, const char *id,
-                                 const char *email, store_connected_account *out, err *e);
+/* Creates the account, or when the workspace already has one of this
+ * provider login, sets *ca to that one: one statement by the unique
+ * constraint, so concurrent connections of one login (from two tabs, or
+ * two nodes) make one account. *created tells which. */
+err store_connected_account_connect(store *s, arena *a, store_connected_account *ca,
+                                    bool *created);
+/* By id, or by the account's email when id is NULL. With for_update, inside
+ * a transaction, the row stays locked until it ends (read-modify-write). */
+err store_connected_account_get(store *s, arena *a, const store_scope *scope, const char *id,
+                                const char *email, bool for_update,
+                                store_connected_account *out);
 
 err store_connected_account_list(store *s, arena *a, const store_scope *scope,
                                  const metadata_filter *metadata, const store_page *page,
                                  store_connected_account **out, size_t *count);
 /* Sets display_name and/or custom_metadata (NULL: leave as is). */
-bool store_connected_account_update(store *s, const char *workspace_id, const char *id,
-                                    const char *display_name, const char *custom_metadata,
-                                    err *e);
-/* Deletes the account; its devices and every session's grant of it go too. */
-bool store_connected_account_delete(store *s, const char *workspace_id, const char *id, err *e);
+err store_connected_account_update(store *s, const store_scope *scope, const char *id,
+                                   const char *display_name, const char *custom_metadata);
+/* Deletes the account and records ev (when not NULL), in one transaction;
+ * its devices and every session's grant of it go too. */
+err store_connected_account_delete(store *s, const store_scope *scope, const char *id,
+                                   const struct store_event *ev);
 
 /* ---- connect webviews ---- */
 
@@ -210,23 +231,23 @@ typedef struct store_connect_webview {
 
 err store_connect_webview_create(store *s, const store_connect_webview *cw);
 /* Within the scope: a client session sees the webviews it holds. */
-bool store_connect_webview_get(store *s, arena *a, const store_scope *scope, const char *id,
-                               store_connect_webview *out, err *e);
+err store_connect_webview_get(store *s, arena *a, const store_scope *scope, const char *id,
+                              store_connect_webview *out);
 /* By id alone, for the webview's own page, whose URL token the caller checks. */
-bool store_connect_webview_for_page(store *s, arena *a, const char *id,
-                                    store_connect_webview *out, err *e);
+err store_connect_webview_for_page(store *s, arena *a, const char *id,
+                                   store_connect_webview *out);
 err store_connect_webview_list(store *s, arena *a, const store_scope *scope,
                                const metadata_filter *metadata, const store_page *page,
                                store_connect_webview **out, size_t *count);
 /* Ends a pending webview: writes status, connected_account_id,
- * selected_provider, login_successful, error and authorized_at. False (and
- * no error) when it is no longer pending: another tab ended it first. */
-bool store_connect_webview_update(store *s, const store_connect_webview *cw, err *e);
-/* Counts a failed sign-in of a pending webview; the new count, or -1 when
- * it is no longer pending. */
-int64_t store_connect_webview_failed_login(store *s, const char *workspace_id, const char *id,
-                                           err *e);
-bool store_connect_webview_delete(store *s, const char *workspace_id, const char *id, err *e);
+ * selected_provider, login_successful, error and authorized_at. Not found
+ * when it is no longer pending: another tab (or node) ended it first. */
+err store_connect_webview_update(store *s, const store_connect_webview *cw);
+/* Counts a failed sign-in of a pending webview: *count is the new count.
+ * Not found when it is no longer pending. */
+err store_connect_webview_failed_login(store *s, const char *workspace_id, const char *id,
+                                       int64_t *count);
+err store_connect_webview_delete(store *s, const store_scope *scope, const char *id);
 
 /* ---- user identities ---- */
 
@@ -245,8 +266,8 @@ typedef struct store_user_identity {
  * with type "user_identity_key_already_exists". */
 err store_user_identity_create(store *s, const store_user_identity *ui);
 /* By id, or by user_identity_key when id is NULL. */
-bool store_user_identity_get(store *s, arena *a, const char *workspace_id, const char *id,
-                             const char *key, store_user_identity *out, err *e);
+err store_user_identity_get(store *s, arena *a, const char *workspace_id, const char *id,
+                            const char *key, store_user_identity *out);
 
 typedef struct store_user_identity_filter {
     const str_list *ids; /* NULL: any */
@@ -257,9 +278,9 @@ typedef struct store_user_identity_filter {
 err store_user_identity_list(store *s, arena *a, const char *workspace_id,
                              const store_user_identity_filter *f, const store_page *page,
                              store_user_identity **out, size_t *count);
-/* Writes key, email, phone and name; false when there is no such identity. */
-bool store_user_identity_update(store *s, const store_user_identity *ui, err *e);
-bool store_user_identity_delete(store *s, const char *workspace_id, const char *id, err *e);
+/* Writes key, email, phone and name (same conflict as create). */
+err store_user_identity_update(store *s, const store_user_identity *ui);
+err store_user_identity_delete(store *s, const char *workspace_id, const char *id);
 
 /* ---- devices ---- */
 
@@ -287,7 +308,9 @@ typedef struct store_device {
 err store_device_create(store *s, const store_device *d);
 /* Creates the device, or when its account already has one with the same
  * provider_device_key, refreshes what the provider reports (keeping its id,
- * nickname and metadata). d->device_id is set to the id kept. */
+ * nickname and metadata): one statement, by the unique constraint, so
+ * concurrent upserts of one device make one row. d->device_id is set to the
+ * id kept. */
 err store_device_upsert(store *s, arena *a, store_device *d, bool *created);
 
 typedef struct store_device_filter {
@@ -303,14 +326,18 @@ typedef struct store_device_filter {
 
 err store_device_list(store *s, arena *a, const store_scope *scope, const store_device_filter *f,
                       const store_page *page, store_device **out, size_t *count);
-/* By id, or by name (nickname or provider name) when device_id is NULL. */
-bool store_device_get(store *s, arena *a, const store_scope *scope, const char *device_id,
-                      const char *name, store_device *out, err *e);
+/* By id, or by name (nickname or provider name) when device_id is NULL.
+ * With for_update, inside a transaction, the row stays locked until it ends. */
+err store_device_get(store *s, arena *a, const store_scope *scope, const char *device_id,
+                     const char *name, bool for_update, store_device *out);
 /* Sets the nickname ("" clears it) and/or custom_metadata; NULL leaves it. */
-bool store_device_update(store *s, const store_scope *scope, const char *id, const char *nickname,
-                         const char *custom_metadata, err *e);
-bool store_device_set_locked(store *s, const char *device_id, bool locked, err *e);
-bool store_device_delete(store *s, const char *workspace_id, const char *id, err *e);
+err store_device_update(store *s, const store_scope *scope, const char *id, const char *nickname,
+                        const char *custom_metadata);
+err store_device_set_locked(store *s, const store_scope *scope, const char *device_id,
+                            bool locked);
+/* Deletes the device and records ev (when not NULL) in one transaction. */
+err store_device_delete(store *s, const store_scope *scope, const char *id,
+                        const struct store_event *ev);
 
 /* ---- action attempts ---- */
 
@@ -327,26 +354,32 @@ typedef struct store_action_attempt {
     int64_t created_at;
     int64_t due_at;
     int64_t completed_at;    /* 0 while not done */
+    const char *lease_owner; /* the node working on it, while running */
+    int64_t lease_expires_at;
 } store_action_attempt;
 
 err store_action_attempt_create(store *s, const store_action_attempt *aa);
-bool store_action_attempt_get(store *s, arena *a, const store_scope *scope, const char *id,
-                              store_action_attempt *out, err *e);
+err store_action_attempt_get(store *s, arena *a, const store_scope *scope, const char *id,
+                             store_action_attempt *out);
 err store_action_attempt_list(store *s, arena *a, const store_scope *scope, const str_list *ids,
                               const char *device_id, const store_page *page,
                               store_action_attempt **out, size_t *count);
-/* Pending attempts due by `now`, oldest first. */
-err store_action_attempt_due(store *s, arena *a, int64_t now, size_t limit,
-                             store_action_attempt **out, size_t *count);
-/* The earliest due time of a pending attempt, or 0 when none is pending. */
-int64_t store_action_attempt_next_due(store *s, err *e);
-/* pending -> running; false when another worker took it first. */
-bool store_action_attempt_claim(store *s, const char *id, err *e);
-/* Attempts left running by a stopped process become pending again. */
-err store_action_attempt_requeue_running(store *s);
-/* running -> pending, for an attempt whose outcome could not be recorded. */
-err store_action_attempt_release(store *s, const char *id);
-err store_action_attempt_finish(store *s, const char *id, const char *status,
+/* Claims up to `limit` attempts for `owner`, oldest due first: pending ones
+ * due by `now`, and running ones whose lease ran out (their node died).
+ * Each becomes running with a lease of lease_ms held by owner. Attempts
+ * another node holds, or is claiming at this moment, are skipped. */
+err store_action_attempt_claim(store *s, arena *a, const char *owner, int64_t now,
+                               int64_t lease_ms, size_t limit, store_action_attempt **out,
+                               size_t *count);
+/* When the next attempt becomes claimable (due, or its lease runs out); 0
+ * when none will. */
+err store_action_attempt_next_due(store *s, int64_t *next);
+/* running -> pending, for an attempt of owner's whose outcome could not be
+ * recorded. */
+err store_action_attempt_release(store *s, const char *id, const char *owner);
+/* Records the outcome while owner still holds the lease; not found when it
+ * does not (another node took the attempt over). */
+err store_action_attempt_finish(store *s, const char *id, const char *owner, const char *status,
                                 const char *error_type, const char *error_message,
                                 int64_t completed_at);
 
@@ -368,8 +401,8 @@ typedef struct store_event {
 err store_event_add(store *s, const store_event *ev);
 /* store_event_add with a fresh event_id and created_at now. */
 err store_event_record(store *s, store_event ev);
-bool store_event_get(store *s, arena *a, const store_scope *scope, const char *event_id,
-                     store_event *out, err *e);
+err store_event_get(store *s, arena *a, const store_scope *scope, const char *event_id,
+                    store_event *out);
 
 typedef struct store_event_filter {
     int64_t since;                 /* created_at >= since; 0: any */

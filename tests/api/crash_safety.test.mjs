@@ -2,10 +2,11 @@
 // session creates, grant_access, devices/update custom_metadata, connect
 // webview completions through the HTML form, async locks/unlock_door), each
 // cut by SIGKILL while requests are in flight, then a restart on the same data
-// dir. After every kill: the SQLite file passes `PRAGMA integrity_check`,
-// every write answered 200 before the kill (in any round) is there, and the
-// action attempts left pending complete after the restart. Requests without
-// an answer may or may not have been applied: nothing is asserted about them.
+// dir. After every kill: the database passes its integrity check (SQLite:
+// `PRAGMA integrity_check`; PostgreSQL: pg_amcheck), every write answered 200
+// before the kill (in any round) is there, and the action attempts left
+// pending complete after the restart. Requests without an answer may or may
+// not have been applied: nothing is asserted about them.
 // A control first: without a kill, concurrent writes answered 200 all stay.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
@@ -15,11 +16,11 @@ import {
   SANITIZED,
   SEED,
   call,
+  integrityCheck,
   makeDataDir,
   removeDir,
   sdkFromApiKey,
   sleep,
-  sqliteIntegrityCheck,
   startServer,
   uniqueKey,
 } from './harness.mjs'
@@ -494,7 +495,7 @@ describe('crash safety under kill -9', () => {
         unansweredTotal += burst.unanswered
         if (burst.inFlightAtKill === 0) ledger.problems.push(`round ${round}: no request was in flight at the kill`)
 
-        const integrity = await sqliteIntegrityCheck(dataDir)
+        const integrity = await integrityCheck(dataDir)
         if (integrity !== 'ok') ledger.problems.push(`after kill ${round + 1}: integrity_check: ${integrity}`)
 
         // Restart on the same dir; the fixture exists, so no --seed (and
@@ -507,7 +508,7 @@ describe('crash safety under kill -9', () => {
         if (ledger.lost.size + ledger.problems.length === before) survived++
       }
       await server.stop()
-      const integrity = await sqliteIntegrityCheck(dataDir)
+      const integrity = await integrityCheck(dataDir)
       if (integrity !== 'ok') ledger.problems.push(`after the final clean stop: integrity_check: ${integrity}`)
     } finally {
       await server?.kill().catch((err) => ledger.problems.push(String(err.message)))

@@ -3,9 +3,19 @@
 // CLI, call the API raw (wire-level checks) or through the official SDK, and
 // validate response bodies against the OpenAPI schemas exported by
 // @seamapi/types.
+//
+// The database: SQLite in each data dir by default. With
+// LATCHKEY_TEST_POSTGRES set to the directory of a cluster of
+// scripts/pg-test-cluster (CTest's postgres/* tests), every server and CLI
+// run gets `--database postgres://...` instead: one database per data dir,
+// created on first use and named after the data dir's path, so a restart on
+// the same data dir and cliRun(dataDir, ...) reach the same database. BACKEND
+// tells which; startPgCluster() makes a private cluster (for a test that
+// restarts PostgreSQL); startServer({ sharedWith }) a second node on the
+// database and server secret of another.
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -110,8 +120,10 @@ export function makeDataDir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-api-'))
 }
 
+/** Removes a data dir (or a dir holding data dirs) and, on PostgreSQL, drops their databases. */
 export function removeDir(dir) {
   fs.rmSync(dir, { recursive: true, force: true })
+  forgetDatabases(dir)
 }
 
 /** Runs fn(dir) with a fresh data dir, removed afterwards however fn ends. */
@@ -154,6 +166,233 @@ export async function sqliteIntegrityCheck(dataDir) {
   })
 }
 
+// ---- the database: SQLite in the data dir, or PostgreSQL ----
+
+const PG_SCRIPT = path.resolve(HERE, '../../scripts/pg-test-cluster')
+
+/**
+ * The backend the suites run on: 'postgres' when LATCHKEY_TEST_POSTGRES names
+ * the directory of a running scripts/pg-test-cluster cluster, else 'sqlite'
+ * (latchkey.db in each data dir, the server's default).
+ */
+export const BACKEND = process.env.LATCHKEY_TEST_POSTGRES ? 'postgres' : 'sqlite'
+
+/** Runs scripts/pg-test-cluster; resolves { code, stdout (a Buffer), stderr }. */
+function pgRun(...args) {
+  return new Promise((resolve) => {
+    execFile(
+      PG_SCRIPT,
+      args,
+      { encoding: 'buffer', maxBuffer: 1024 * 1024 * 1024, timeout: 180_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (error.code ?? 1) : 0, stdout, stderr: stderr.toString() }),
+    )
+  })
+}
+
+/** pgRun that rejects unless the script succeeded; resolves its stdout (a Buffer). */
+async function pgScript(...args) {
+  const r = await pgRun(...args)
+  if (r.code !== 0) throw new Error(`scripts/pg-test-cluster ${args.join(' ')} failed (${r.code}):\n${r.stderr}`)
+  return r.stdout
+}
+
+/** The cluster of scripts/pg-test-cluster in dir: what its files say. */
+function clusterAt(dir) {
+  const read = (name) => fs.readFileSync(path.join(dir, name), 'utf8').trim()
+  let url
+  let password
+  try {
+    url = read('url')
+    password = read('password')
+  } catch (err) {
+    throw new Error(`no PostgreSQL test cluster in ${dir} (scripts/pg-test-cluster start ${dir}): ${err.message}`)
+  }
+  return {
+    dir,
+    url,
+    password,
+    port: Number(new URL(url).port),
+    /** The URL of one of its databases (no password in it: PGPASSWORD). */
+    databaseUrl(name) {
+      const u = new URL(url)
+      u.pathname = `/${name}`
+      return u.href
+    },
+  }
+}
+
+let envCluster
+/** The cluster of LATCHKEY_TEST_POSTGRES (shared with the other test files: never restart it). */
+const sharedCluster = () => (envCluster ??= clusterAt(path.resolve(process.env.LATCHKEY_TEST_POSTGRES)))
+
+/**
+ * A private PostgreSQL cluster for this process, for a test that restarts
+ * or stops PostgreSQL without disturbing the test files running beside it:
+ * started in its own temporary dir (scripts/pg-test-cluster start DIR --owner
+ * <this process>, so it never outlives this process). Resolves
+ * { url, dir, port, password, databaseUrl(name), restart(), stop() }:
+ * restart() is `pg_ctl restart -m fast` (open connections are cut) and
+ * resolves once it accepts connections again; stop() stops it and removes
+ * its dir. Servers use it with startServer({ cluster }) (or databaseFor(dir,
+ * { cluster })); it works whatever BACKEND is.
+ */
+export async function startPgCluster() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-pg-'))
+  try {
+    await pgScript('start', dir, '--owner', String(process.pid))
+  } catch (err) {
+    await pgRun('stop', dir)
+    fs.rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
+  return {
+    ...clusterAt(dir),
+    restart: async () => {
+      await pgScript('restart', dir)
+    },
+    stop: async () => {
+      await pgScript('stop', dir)
+    },
+  }
+}
+
+/**
+ * Data dir (absolute path) -> the database its servers and CLI runs use:
+ * { cluster, name, ready (a promise: created) } on PostgreSQL, { sqlite (the
+ * file) } for the SQLite file of another data dir (startServer's sharedWith).
+ * The data dirs of one database share one object. A data dir with no entry
+ * uses its own latchkey.db, the server's default.
+ */
+const databases = new Map()
+
+/** The database of a data dir, made (not yet created) on first use; null: SQLite. */
+function databaseOf(dataDir, cluster) {
+  const dir = path.resolve(dataDir)
+  const known = databases.get(dir)
+  if (known) {
+    if (cluster && known.cluster?.dir !== cluster.dir) {
+      throw new Error(`the data dir ${dir} has its database elsewhere already`)
+    }
+    return known
+  }
+  cluster ??= BACKEND === 'postgres' ? sharedCluster() : null
+  if (!cluster) return null
+  const name = `lk_${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`
+  const db = { cluster, name, ready: pgScript('createdb', cluster.dir, name) }
+  db.ready.catch(() => {}) // whoever uses it awaits it and sees the failure
+  databases.set(dir, db)
+  return db
+}
+
+/**
+ * What a server or CLI run on dataDir adds to reach the data dir's database:
+ * { args: ['--database', url] or [], env: { PGPASSWORD } or {}, url }. On
+ * SQLite that is nothing (the server's default, <data-dir>/latchkey.db); on
+ * PostgreSQL (BACKEND, or { cluster } from startPgCluster()) the data dir's
+ * own database, created on first use. The same data dir always gets the
+ * same database, and so does a data dir started with sharedWith.
+ */
+export async function databaseFor(dataDir, { cluster } = {}) {
+  const db = databaseOf(dataDir, cluster)
+  if (!db) return { args: [], env: {}, url: `sqlite:${path.join(dataDir, 'latchkey.db')}` }
+  if (db.sqlite) return { args: ['--database', `sqlite:${db.sqlite}`], env: {}, url: `sqlite:${db.sqlite}` }
+  await db.ready
+  const url = db.cluster.databaseUrl(db.name)
+  return { args: ['--database', url], env: { PGPASSWORD: db.cluster.password }, url }
+}
+
+/** databaseFor, unless the caller chose a database itself (--database or LATCHKEY_DATABASE_URL). */
+function chosenDatabase(dataDir, args, env, cluster) {
+  const own = args.some((a) => a === '--database' || a.startsWith('--database=')) || 'LATCHKEY_DATABASE_URL' in env
+  return own ? { args: [], env: {} } : databaseFor(dataDir, { cluster })
+}
+
+/** Drops the PostgreSQL databases of the data dirs at or under dir that nothing else uses. */
+function forgetDatabases(dir) {
+  if (databases.size === 0) return
+  const root = path.resolve(dir)
+  const gone = []
+  for (const [d, db] of databases) {
+    if (d === root || d.startsWith(root + path.sep)) {
+      databases.delete(d)
+      gone.push(db)
+    }
+  }
+  const inUse = new Set(databases.values())
+  for (const db of new Set(gone)) {
+    // Best effort, in the background: a cluster already stopped, or a server
+    // still connected (DROP DATABASE then gives up), leaves it to the
+    // cluster's own removal.
+    if (db.name && !inUse.has(db)) db.ready.then(() => pgRun('dropdb', db.cluster.dir, db.name)).catch(() => {})
+  }
+}
+
+/** The server secret given as LATCHKEY_SECRET to the servers of a data dir (for sharedWith). */
+const secretEnvs = new Map()
+
+/**
+ * Makes dir a second node of the server `from` (a server, or anything with
+ * its dataDir): the same server secret (its secret.key copied into dir, or
+ * its LATCHKEY_SECRET) and the same database. Returns env to add.
+ */
+function shareWith(from, dir) {
+  const fromDir = path.resolve(from.dataDir)
+  const db = databaseOf(fromDir) ?? { sqlite: path.join(fromDir, 'latchkey.db') }
+  const known = databases.get(path.resolve(dir))
+  if (known && known !== db) throw new Error(`sharedWith: the data dir ${dir} has a database of its own already`)
+  databases.set(path.resolve(dir), db)
+  const secretFile = path.join(fromDir, 'secret.key')
+  if (fs.existsSync(secretFile)) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+    fs.copyFileSync(secretFile, path.join(dir, 'secret.key'))
+    fs.chmodSync(path.join(dir, 'secret.key'), 0o600)
+    return {}
+  }
+  const secret = secretEnvs.get(fromDir)
+  if (secret) return { LATCHKEY_SECRET: secret }
+  throw new Error(`sharedWith: no server secret in ${fromDir} (start that server first)`)
+}
+
+/**
+ * The data dir's database is sound: 'ok', else what the check found. SQLite:
+ * sqliteIntegrityCheck (PRAGMA integrity_check on a copy). PostgreSQL:
+ * pg_amcheck of its database (heap and every B-tree index, with
+ * heapallindexed). Run it only while no server writes to it.
+ */
+export async function integrityCheck(dataDir) {
+  const db = databaseOf(dataDir, null)
+  if (!db) return sqliteIntegrityCheck(dataDir)
+  if (db.sqlite) return sqliteIntegrityCheck(path.dirname(db.sqlite))
+  await db.ready
+  const r = await pgRun('check', db.cluster.dir, db.name)
+  const out = `${r.stdout.toString().trim()}\n${r.stderr.trim()}`.trim()
+  return r.code === 0 && out === '' ? 'ok' : `pg_amcheck (exit ${r.code}): ${out}`
+}
+
+function postgresOf(dataDir, what) {
+  const db = databaseOf(dataDir, null)
+  if (!db?.name) throw new Error(`${what}: the data dir ${dataDir} has no PostgreSQL database (BACKEND is ${BACKEND})`)
+  return db
+}
+
+/** pg_dump of the data dir's PostgreSQL database, plain SQL, as a Buffer. */
+export async function pgDump(dataDir) {
+  const db = postgresOf(dataDir, 'pgDump')
+  await db.ready
+  return pgScript('dump', db.cluster.dir, db.name)
+}
+
+/**
+ * Runs sql in the data dir's PostgreSQL database as the superuser (psql -A
+ * -t: unaligned, no headers; columns split by |); resolves the output, trimmed.
+ */
+export async function pgQuery(dataDir, sql) {
+  const db = postgresOf(dataDir, 'pgQuery')
+  await db.ready
+  return (await pgScript('psql', db.cluster.dir, db.name, '-c', sql)).toString().trim()
+}
+
 /** Our environment without any LATCHKEY_* setting (those are flags' twins). */
 function serverEnv(extra) {
   const env = {}
@@ -171,6 +410,11 @@ const SANITIZER_MARKERS = [
 /**
  * Starts `latchkey serve` on a free port with its own data dir (or `dataDir`,
  * which is then left in place on stop) and waits until GET /health is 200.
+ * The database is the data dir's (databaseFor): SQLite by default, the
+ * PostgreSQL of LATCHKEY_TEST_POSTGRES, or of `cluster` (startPgCluster()).
+ * `sharedWith: server` starts another node of that server instead: its own
+ * data dir (and port), the same server secret and the same database; seed
+ * defaults to false then (the database has what the first one seeded).
  * Returns { url, port, dataDir, proc, stdout(), stderr(), stop(), kill() }.
  * stop() sends SIGTERM, waits for the exit, removes a data dir it created, and
  * rejects when the server did not exit cleanly or a sanitizer reported.
@@ -181,9 +425,20 @@ const SANITIZER_MARKERS = [
  * a `finally { await server.stop() }` after a kill() is harmless. A server
  * started again on the same dataDir (with seed: false) is a restart.
  */
-export async function startServer({ seed = true, env = {}, args = [], dataDir } = {}) {
+export async function startServer({ seed, env = {}, args = [], dataDir, cluster, sharedWith } = {}) {
+  if (seed === undefined) seed = !sharedWith
   const ownDir = !dataDir
   const dir = dataDir ?? makeDataDir()
+  try {
+    if (sharedWith) env = { ...shareWith(sharedWith, dir), ...env }
+    if (env.LATCHKEY_SECRET) secretEnvs.set(path.resolve(dir), env.LATCHKEY_SECRET)
+    const database = await chosenDatabase(dir, args, env, cluster)
+    args = [...args, ...database.args]
+    env = { ...database.env, ...env }
+  } catch (err) {
+    if (ownDir) removeDir(dir)
+    throw err
+  }
   let lastError
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort()
@@ -338,13 +593,17 @@ export function useServer(options) {
 
 // ---- the admin CLI ----
 
-/** Runs `latchkey ...args --data-dir dataDir`; resolves { code, stdout, stderr }. */
-export function cliRun(dataDir, ...args) {
+/**
+ * Runs `latchkey ...args --data-dir dataDir` (on PostgreSQL with the data
+ * dir's `--database`, as its servers); resolves { code, stdout, stderr }.
+ */
+export async function cliRun(dataDir, ...args) {
+  const database = await chosenDatabase(dataDir, args, {})
   return new Promise((resolve) => {
     execFile(
       BIN,
-      [...args, '--data-dir', dataDir],
-      { env: serverEnv({}), timeout: SANITIZED ? 60_000 : 20_000 },
+      [...args, '--data-dir', dataDir, ...database.args],
+      { env: serverEnv(database.env), timeout: SANITIZED ? 60_000 : 20_000 },
       (error, stdout, stderr) => {
         resolve({ code: error ? (error.code ?? 1) : 0, stdout, stderr })
       },

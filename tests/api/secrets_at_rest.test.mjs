@@ -8,21 +8,33 @@
 // succeeded and requests that failed. Also the data dir's mode (0700) and its
 // files' (0600). The one allowed exception: the first start without --seed
 // prints its sandbox API key on stdout, once.
+//
+// On PostgreSQL (BACKEND) the database is not in the data dir: the scans run
+// on a private cluster (startPgCluster) and look, besides the data dir, in a
+// pg_dump of the database (plain SQL), in the raw files of the database and
+// of the cluster's WAL, and in PostgreSQL's log. The modes are checked on
+// what the data dir holds (the secret); the SQLite files' own checks are
+// skipped.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 
 import {
+  BACKEND,
   call,
   cli,
   cliRun,
+  databaseFor,
   makeDataDir,
+  pgDump,
+  pgQuery,
   removeDir,
   sdkFromApiKey,
   sdkFromPublishableKey,
   sdkFromToken,
+  startPgCluster,
   startServer,
   uniqueKey,
 } from './harness.mjs'
@@ -217,15 +229,17 @@ function filesUnder(dir) {
 const hasBytes = (bytes, needle) => bytes.includes(Buffer.isBuffer(needle) ? needle : Buffer.from(needle, 'latin1'))
 
 /**
- * Where secrets show in clear: in the data dir's files (as raw bytes) and in
- * the logs (each { name, text, allowed: needles allowed there }). Returns
- * findings, one line each; [] when nothing leaked.
+ * Where secrets show in clear: in the data dir's files (as raw bytes), in
+ * the logs (each { name, text, allowed: needles allowed there }) and in the
+ * PostgreSQL database's places (each { name, bytes }). Returns findings, one
+ * line each; [] when nothing leaked.
  */
-function findLeaks({ dataDir, logs, secrets }) {
+function findLeaks({ dataDir, logs, secrets, database = [] }) {
   const files = filesUnder(dataDir)
   const places = [
     ...files.map((f) => ({ name: `data dir file ${f.file}`, file: f.file, bytes: f.bytes, allowed: [] })),
     ...logs.map((l) => ({ name: l.name, bytes: Buffer.from(l.text, 'utf8'), allowed: l.allowed ?? [] })),
+    ...database.map((d) => ({ ...d, allowed: [] })),
   ]
   const leaks = []
   for (const s of secrets) {
@@ -257,7 +271,28 @@ function findLeaks({ dataDir, logs, secrets }) {
     const m = near.exec(p.bytes.toString('latin1'))
     if (m) leaks.push(`the sandbox password next to "${m[1]}" in ${p.name}`)
   }
-  return { leaks, files: files.map((f) => f.file) }
+  return { leaks, files: files.map((f) => f.file), database: database.map((d) => d.name) }
+}
+
+/** The private PostgreSQL cluster of the scans (BACKEND postgres only). */
+let pg
+
+/**
+ * Where a PostgreSQL database keeps what it was given, as places for
+ * findLeaks: a pg_dump of it, the raw files of the database and of the
+ * cluster's WAL, and the server's log.
+ */
+async function postgresPlaces(dataDir) {
+  const places = [{ name: 'pg_dump of the database', bytes: await pgDump(dataDir) }]
+  const oid = await pgQuery(dataDir, 'SELECT oid FROM pg_database WHERE datname = current_database()')
+  for (const [what, dir] of [
+    ['database file', path.join(pg.dir, 'data', 'base', oid)],
+    ['WAL file', path.join(pg.dir, 'data', 'pg_wal')],
+  ]) {
+    for (const f of filesUnder(dir)) places.push({ name: `PostgreSQL ${what} ${f.file}`, bytes: f.bytes })
+  }
+  places.push({ name: "PostgreSQL's log", bytes: fs.readFileSync(path.join(pg.dir, 'log')) })
+  return places
 }
 
 /**
@@ -284,6 +319,7 @@ async function scenario(dataDir, end) {
   const secrets = []
   const servers = []
   try {
+    if (pg) await databaseFor(dataDir, { cluster: pg })
     const first = await startServer({ dataDir, seed: false })
     servers.push(first)
     const shown = BOOTSTRAP_KEY_LINE.exec(first.stdout())
@@ -307,7 +343,8 @@ async function scenario(dataDir, end) {
       { name: 'stdout of the second start', text: second.stdout() },
       { name: 'stderr of the second start', text: second.stderr() },
     )
-    return findLeaks({ dataDir, logs, secrets })
+    const database = pg ? await postgresPlaces(dataDir) : []
+    return findLeaks({ dataDir, logs, secrets, database })
   } finally {
     for (const s of servers) await s.kill().catch(() => {}) // a failed stop has thrown already
   }
@@ -328,21 +365,44 @@ function modeFindings(dataDir, when) {
   return found
 }
 
+/** The database files the server keeps in the data dir: SQLite's; none on PostgreSQL. */
+const DB_FILES = BACKEND === 'sqlite' ? ['latchkey.db', 'latchkey.db-wal', 'latchkey.db-shm'] : []
+
+/** On PostgreSQL: the database was scanned, and the server wrote no SQLite file beside it. */
+function assertPostgresScanned({ files, database }) {
+  assert.ok(!files.includes('latchkey.db'), `latchkey.db in a data dir whose database is PostgreSQL: ${files.join(', ')}`)
+  for (const d of ['pg_dump of the database', "PostgreSQL's log"]) assert.ok(database.includes(d), `${d} not scanned`)
+  assert.ok(database.some((d) => d.startsWith('PostgreSQL WAL file')), 'no WAL file scanned')
+}
+
 describe('secrets at rest and in logs', () => {
+  if (BACKEND === 'postgres') {
+    before(async () => {
+      pg = await startPgCluster()
+    })
+    after(async () => {
+      await pg?.stop()
+    })
+  }
+
   it('after a clean stop: no secret in clear in the data dir files or the logs', async () => {
     await withNewDataDir(async (dataDir) => {
-      const { leaks, files } = await scenario(dataDir, 'stop')
-      assert.ok(files.includes('latchkey.db'), `scanned: ${files.join(', ')}`)
-      assert.deepEqual(leaks, [], `scanned ${files.join(', ')}`)
+      const found = await scenario(dataDir, 'stop')
+      const { leaks, files } = found
+      if (pg) assertPostgresScanned(found)
+      else assert.ok(files.includes('latchkey.db'), `scanned: ${files.join(', ')}`)
+      assert.deepEqual(leaks, [], `scanned ${[...files, ...found.database].join(', ')}`)
     })
   })
 
   it('after SIGKILL (WAL not checkpointed): no secret in clear in the data dir files or the logs', async () => {
     await withNewDataDir(async (dataDir) => {
-      const { leaks, files } = await scenario(dataDir, 'kill')
-      for (const f of ['latchkey.db', 'latchkey.db-wal'])
+      const found = await scenario(dataDir, 'kill')
+      const { leaks, files } = found
+      if (pg) assertPostgresScanned(found)
+      for (const f of DB_FILES.slice(0, 2))
         assert.ok(files.includes(f), `${f} must be among the scanned files: ${files.join(', ')}`)
-      assert.deepEqual(leaks, [], `scanned ${files.join(', ')}`)
+      assert.deepEqual(leaks, [], `scanned ${[...files, ...found.database].join(', ')}`)
     })
   })
 
@@ -356,7 +416,7 @@ describe('secrets at rest and in logs', () => {
         try {
           // Some writes, so that the -wal and -shm files exist.
           await issueAndUse(server, dataDir, 'modes')
-          for (const f of ['latchkey.db', 'latchkey.db-wal', 'latchkey.db-shm', 'secret.key'])
+          for (const f of [...DB_FILES, 'secret.key'])
             assert.ok(fs.existsSync(path.join(dataDir, f)), `${f} exists while the server runs`)
           found.push(...modeFindings(dataDir, 'while running'))
           await server.stop()
@@ -376,7 +436,8 @@ describe('secrets at rest and in logs', () => {
     }
   })
 
-  it('database files an older latchkey left readable by others are made private at start', async () => {
+  const sqliteOnly = BACKEND === 'postgres' && 'SQLite files only: on PostgreSQL no database file is in the data dir'
+  it('database files an older latchkey left readable by others are made private at start', { skip: sqliteOnly }, async () => {
     await withNewDataDir(async (dataDir) => {
       let server = await startServer({ dataDir, seed: true })
       await server.kill() // the -wal and -shm files stay

@@ -51,8 +51,8 @@ static void teardown(void)
 static void add_webviews(arena *a)
 {
     store_workspace w;
-    err e = ERR_NONE;
-    if (!store_workspace_by_publishable_key(env.store, a, FUZZ_PUBLISHABLE_KEY, &w, &e))
+    err e = store_workspace_by_publishable_key(env.store, a, FUZZ_PUBLISHABLE_KEY, &w);
+    if (err_failed(e))
         die("seed workspace", e.message);
     int64_t now = time_now_ms();
     const store_connect_webview webviews[] = {

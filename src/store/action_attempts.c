@@ -1,0 +1,106 @@
+/* Action attempts: device actions done in the background, claimed by one
+ * node at a time with a lease, so that the cluster (not whichever node
+ * happened to start) completes each exactly once. */
+#include "store/resource.h"
+
+static const db_column ATTEMPT_COLUMNS[] = {
+    DB_SEQ(store_action_attempt),
+    DB_COLUMN(store_action_attempt, action_attempt_id, DB_TEXT),
+    DB_COLUMN(store_action_attempt, workspace_id, DB_TEXT),
+    DB_COLUMN(store_action_attempt, device_id, DB_TEXT),
+    DB_COLUMN(store_action_attempt, connected_account_id, DB_TEXT),
+    DB_COLUMN(store_action_attempt, action_type, DB_TEXT),
+    DB_COLUMN(store_action_attempt, status, DB_TEXT),
+    DB_COLUMN(store_action_attempt, error_type, DB_TEXT),
+    DB_COLUMN(store_action_attempt, error_message, DB_TEXT),
+    DB_COLUMN(store_action_attempt, created_at, DB_INT),
+    DB_COLUMN(store_action_attempt, due_at, DB_INT),
+    DB_COLUMN(store_action_attempt, completed_at, DB_INT0),
+    DB_COLUMN(store_action_attempt, lease_owner, DB_TEXT),
+    DB_COLUMN(store_action_attempt, lease_expires_at, DB_INT0),
+};
+
+static const db_table ATTEMPTS = {
+    "action_attempts", "aa", ATTEMPT_COLUMNS, DB_COUNT(ATTEMPT_COLUMNS),
+    sizeof(store_action_attempt),
+    {ERR_NOT_FOUND, "action_attempt_not_found", "Action attempt not found."},
+};
+
+err store_action_attempt_create(store *s, const store_action_attempt *aa)
+{
+    return db_insert(s->db, &ATTEMPTS, aa);
+}
+
+err store_action_attempt_get(store *s, arena *a, const store_scope *scope, const char *id,
+                             store_action_attempt *out)
+{
+    return store_get(s, a, &ATTEMPTS, "action_attempt_id", id, scope, SCOPE_BY_ACCOUNT, out);
+}
+
+err store_action_attempt_list(store *s, arena *a, const store_scope *scope, const str_list *ids,
+                              const char *device_id, const store_page *page,
+                              store_action_attempt **out, size_t *count)
+{
+    sql_builder b;
+    db_select(&b, a, &ATTEMPTS);
+    scope_append(&b, scope, "aa", SCOPE_BY_ACCOUNT);
+    query_in(&b, "aa.action_attempt_id", ids);
+    query_eq(&b, "aa.device_id", device_id);
+    query_page(&b, "aa", page);
+    return db_rows(s->db, a, &b, &ATTEMPTS, (void **)out, count);
+}
+
+err store_action_attempt_claim(store *s, arena *a, const char *owner, int64_t now,
+                               int64_t lease_ms, size_t limit, store_action_attempt **out,
+                               size_t *count)
+{
+    sql_builder b;
+    sql_builder_init(&b, a);
+    sql_builder_append(&b, "UPDATE action_attempts SET status = 'running', lease_owner = ?,"
+                           " lease_expires_at = ? WHERE action_attempt_id IN ("
+                           "SELECT action_attempt_id FROM action_attempts"
+                           " WHERE (status = 'pending' AND due_at <= ?)"
+                           " OR (status = 'running' AND lease_expires_at <= ?)"
+                           " ORDER BY due_at, seq LIMIT ?");
+    sql_builder_append(&b, dialect_claim_rows(s->db));
+    sql_builder_append(&b, ") RETURNING ");
+    db_columns(&b, &ATTEMPTS, NULL);
+    sql_builder_bindf(&b, "siiii", owner, now + lease_ms, now, now, (int64_t)limit);
+    return db_rows(s->db, a, &b, &ATTEMPTS, (void **)out, count);
+}
+
+err store_action_attempt_next_due(store *s, int64_t *next)
+{
+    arena a;
+    arena_init(&a);
+    sql_builder b;
+    sql_builder_init(&b, &a);
+    sql_builder_append(&b, "SELECT COALESCE(MIN(t), 0) FROM ("
+                           "SELECT MIN(due_at) AS t FROM action_attempts WHERE status = 'pending'"
+                           " UNION ALL SELECT MIN(lease_expires_at) FROM action_attempts"
+                           " WHERE status = 'running') due");
+    *next = 0;
+    err e = db_query(s->db, &b, db_read_int, next);
+    arena_free(&a);
+    return e;
+}
+
+err store_action_attempt_release(store *s, const char *id, const char *owner)
+{
+    return db_changef(s->db, &ATTEMPTS,
+                      "UPDATE action_attempts SET status = 'pending', lease_owner = NULL,"
+                      " lease_expires_at = NULL"
+                      " WHERE action_attempt_id = ? AND lease_owner = ? AND status = 'running'",
+                      "ss", id, owner);
+}
+
+err store_action_attempt_finish(store *s, const char *id, const char *owner, const char *status,
+                                const char *error_type, const char *error_message,
+                                int64_t completed_at)
+{
+    return db_changef(s->db, &ATTEMPTS,
+                      "UPDATE action_attempts SET status = ?, error_type = ?, error_message = ?,"
+                      " completed_at = ?"
+                      " WHERE action_attempt_id = ? AND lease_owner = ? AND status = 'running'",
+                      "sssiss", status, error_type, error_message, completed_at, id, owner);
+}

@@ -1,0 +1,543 @@
+/* The backend-neutral half of the driver interface (db.h): one connection
+ * per thread, transactions and their retry, error classes turned into
+ * errors, records read and written by their table of columns, and
+ * migrations. The backend-specific half is a db_driver. */
+#include "store/db.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/timeutil.h"
+#include "store/db_driver.h"
+
+typedef struct db_conn {
+    void *impl;
+    int depth;   /* open transactions: 1 the outer one, more are savepoints */
+    bool retry;  /* a statement of this transaction hit a serialization failure */
+    bool lost;   /* the connection is gone: reconnect once no transaction is open */
+    char violated[DB_NAME_MAX]; /* of the last statement that failed on one */
+} db_conn;
+
+struct db {
+    const db_driver *drv;
+    char *target;
+    pthread_key_t key;
+};
+
+static const err ERR_DB = {ERR_INTERNAL, "internal_error", "The database failed."};
+static const err ERR_BUSY = {ERR_UNAVAILABLE, "service_unavailable",
+                             "The database is busy; try again."};
+static const err ERR_LOST = {ERR_UNAVAILABLE, "service_unavailable",
+                             "The database cannot be reached; try again."};
+
+/* How often a transaction that lost a serialization race runs again. */
+enum { RETRIES = 40 };
+
+db_backend db_backend_of(const db *d) { return d->drv->backend; }
+
+/* ---- connections ---- */
+
+/* pthread key destructors get no context: the conn remembers its driver. */
+typedef struct owned_conn {
+    db_conn c;
+    const db_driver *drv;
+} owned_conn;
+
+static void conn_destroy(void *p)
+{
+    owned_conn *o = p;
+    if (o->c.impl)
+        o->drv->disconnect(o->c.impl);
+    free(o);
+}
+
+/* This thread's connection, (re)connected when there is none or it was
+ * lost while no transaction is open; NULL (and *e) when it cannot be. */
+static db_conn *get_conn(db *d, err *e)
+{
+    owned_conn *o = pthread_getspecific(d->key);
+    if (!o) {
+        if (!(o = calloc(1, sizeof *o))) {
+            *e = ERR_DB;
+            return NULL;
+        }
+        o->drv = d->drv;
+        pthread_setspecific(d->key, o);
+    }
+    db_conn *c = &o->c;
+    if (c->impl && c->depth == 0 && (c->lost || !d->drv->alive(c->impl))) {
+        d->drv->disconnect(c->impl);
+        c->impl = NULL;
+    }
+    if (c->lost && c->depth > 0) {
+        *e = ERR_LOST; /* the transaction is gone with its connection */
+        return NULL;
+    }
+    if (!c->impl) {
+        char why[256] = "";
+        c->impl = d->drv->connect(d->target, why, sizeof why);
+        c->lost = false;
+        c->depth = 0;
+        if (!c->impl) {
+            fprintf(stderr, "latchkey: database: %s\n", why);
+            *e = ERR_LOST;
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/* The error of a statement that ended with st; remembers what the
+ * connection and transaction need to know. */
+static err status_err(db_conn *c, db_status st)
+{
+    switch (st) {
+    case DB_DONE:
+        return ERR_NONE;
+    case DB_UNIQUE:
+        return ERR_DB; /* callers that expect it turn it into their own error */
+    case DB_RETRY:
+        c->retry = true;
+        return ERR_BUSY;
+    case DB_LOST:
+        c->lost = true;
+        return ERR_LOST;
+    case DB_BUSY:
+        return ERR_BUSY;
+    case DB_FAILED:
+        break;
+    }
+    return ERR_DB;
+}
+
+static err run(db *d, const sql_builder *q, db_row_fn fn, void *ctx, int64_t *changes)
+{
+    err e = ERR_NONE;
+    db_conn *c = get_conn(d, &e);
+    if (!c)
+        return e;
+    c->violated[0] = '\0';
+    int64_t n = 0;
+    db_status st = d->drv->run(c->impl, q, fn, ctx, &n, c->violated);
+    if (st != DB_UNIQUE)
+        c->violated[0] = '\0';
+    if (changes)
+        *changes = n;
+    return status_err(c, st);
+}
+
+err db_exec(db *d, const sql_builder *q, int64_t *changes) { return run(d, q, NULL, NULL, changes); }
+
+err db_query(db *d, const sql_builder *q, db_row_fn fn, void *ctx)
+{
+    return run(d, q, fn, ctx, NULL);
+}
+
+static err vexecf(db *d, int64_t *changes, const char *sql, const char *types, va_list ap)
+{
+    arena a;
+    arena_init(&a);
+    sql_builder b;
+    sql_builder_init(&b, &a);
+    sql_builder_append(&b, sql);
+    sql_builder_vbindf(&b, types, ap);
+    err e = db_exec(d, &b, changes);
+    arena_free(&a);
+    return e;
+}
+
+err db_execf(db *d, int64_t *changes, const char *sql, const char *types, ...)
+{
+    va_list ap;
+    va_start(ap, types);
+    err e = vexecf(d, changes, sql, types, ap);
+    va_end(ap);
+    return e;
+}
+
+err db_changef(db *d, const db_table *t, const char *sql, const char *types, ...)
+{
+    int64_t changed = 0;
+    va_list ap;
+    va_start(ap, types);
+    err e = vexecf(d, &changed, sql, types, ap);
+    va_end(ap);
+    return err_failed(e) ? e : changed ? ERR_NONE : t->not_found;
+}
+
+const char *db_unique_violation(db *d)
+{
+    owned_conn *o = pthread_getspecific(d->key);
+    return o && o->c.violated[0] ? o->c.violated : NULL;
+}
+
+uint64_t db_sql_hash(const char *sql)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *sql; sql++)
+        h = (h ^ (unsigned char)*sql) * 1099511628211ull;
+    return h;
+}
+
+/* ---- transactions ---- */
+
+static err script(db *d, db_conn *c, const char *sql) { return status_err(c, d->drv->script(c->impl, sql)); }
+
+err db_begin(db *d)
+{
+    err e = ERR_NONE;
+    db_conn *c = get_conn(d, &e);
+    if (!c)
+        return e;
+    char sql[32];
+    if (c->depth == 0)
+        c->retry = false;
+    else
+        snprintf(sql, sizeof sql, "SAVEPOINT sp%d", c->depth);
+    if (err_failed(e = script(d, c, c->depth ? sql : d->drv->begin_sql)))
+        return e;
+    c->depth++;
+    return ERR_NONE;
+}
+
+err db_end(db *d, err e)
+{
+    owned_conn *o = pthread_getspecific(d->key);
+    db_conn *c = &o->c;
+    int level = --c->depth;
+    if (c->lost) /* nothing to end: the server has rolled it back */
+        return err_failed(e) ? e : ERR_LOST;
+    char done[48], undo[64];
+    snprintf(done, sizeof done, level ? "RELEASE SAVEPOINT sp%d" : "COMMIT", level);
+    snprintf(undo, sizeof undo, level ? "ROLLBACK TO SAVEPOINT sp%d; RELEASE SAVEPOINT sp%d" : "ROLLBACK",
+             level, level);
+    if (!err_failed(e) && !err_failed(e = script(d, c, done)))
+        return ERR_NONE;
+    if (!c->lost)
+        d->drv->script(c->impl, undo);
+    return e;
+}
+
+/* A random pause of up to 2^attempt milliseconds (at most 64): racing
+ * transactions spread out instead of colliding again. */
+static void backoff(int attempt)
+{
+    long cap = 1L << (attempt < 6 ? attempt : 6);
+    struct timespec ts = {0, (random() % cap + 1) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+err db_transaction(db *d, err (*fn)(void *ctx), void *ctx)
+{
+    for (int attempt = 0;; attempt++) {
+        err e = db_begin(d);
+        if (err_failed(e))
+            return e;
+        owned_conn *o = pthread_getspecific(d->key);
+        bool outermost = o->c.depth == 1;
+        e = db_end(d, fn(ctx));
+        if (!outermost || !o->c.retry || attempt == RETRIES)
+            return e;
+        backoff(attempt);
+    }
+}
+
+/* ---- typed columns ---- */
+
+bool db_col_null(const db_row *r, int col) { return r->drv->col_null(r, col); }
+
+const char *db_col_text(const db_row *r, int col, arena *a)
+{
+    if (r->drv->col_null(r, col))
+        return NULL;
+    size_t len = 0;
+    const char *t = r->drv->col_text(r, col, &len);
+    return arena_strndup(a, t ? t : "", t ? len : 0);
+}
+
+int64_t db_col_int(const db_row *r, int col)
+{
+    return r->drv->col_null(r, col) ? 0 : r->drv->col_int(r, col);
+}
+
+double db_col_real(const db_row *r, int col) { return r->drv->col_real(r, col); }
+
+bool db_col_bool(const db_row *r, int col)
+{
+    return !r->drv->col_null(r, col) && r->drv->col_bool(r, col);
+}
+
+void db_read_text(const db_row *r, void *ctx)
+{
+    db_text_out *out = ctx;
+    out->value = db_col_text(r, 0, out->a);
+}
+
+void db_read_int(const db_row *r, void *ctx) { *(int64_t *)ctx = db_col_int(r, 0); }
+
+/* ---- records ---- */
+
+void db_columns(sql_builder *b, const db_table *t, const char *alias)
+{
+    for (size_t i = 0; i < t->ncolumns; i++) {
+        const db_column *col = &t->columns[i];
+        if (i)
+            sql_builder_append(b, ", ");
+        if (col->expr)
+            sql_builder_appendf(b, "(%s)", col->expr);
+        else
+            sql_builder_appendf(b, "%s%s%s", alias ? alias : "", alias ? "." : "", col->name);
+    }
+}
+
+void db_select(sql_builder *b, arena *a, const db_table *t)
+{
+    sql_builder_init(b, a);
+    sql_builder_append(b, "SELECT ");
+    db_columns(b, t, t->alias);
+    sql_builder_appendf(b, " FROM %s %s WHERE TRUE", t->name, t->alias);
+}
+
+static void read_field(const db_row *r, int i, const db_column *col, arena *a, char *record)
+{
+    void *field = record + col->offset;
+    switch (col->type) {
+    case DB_TEXT:
+        *(const char **)field = db_col_text(r, i, a);
+        break;
+    case DB_INT:
+    case DB_INT0:
+        *(int64_t *)field = db_col_int(r, i);
+        break;
+    case DB_REAL:
+        *(double *)field = db_col_null(r, i) ? -1.0 : db_col_real(r, i);
+        break;
+    case DB_BOOL:
+        *(bool *)field = db_col_bool(r, i);
+        break;
+    case DB_TRISTATE:
+        *(int *)field = db_col_null(r, i) ? -1 : db_col_bool(r, i);
+        break;
+    }
+}
+
+typedef struct collect {
+    arena *a;
+    const db_table *t;
+    char *rows;
+    size_t n, cap;
+} collect;
+
+static void collect_row(const db_row *r, void *ctx)
+{
+    collect *c = ctx;
+    c->rows = arena_grow(c->a, c->rows, c->n, &c->cap, c->t->size);
+    char *record = c->rows + c->n * c->t->size;
+    memset(record, 0, c->t->size);
+    for (size_t i = 0; i < c->t->ncolumns; i++)
+        read_field(r, (int)i, &c->t->columns[i], c->a, record);
+    c->n++;
+}
+
+err db_rows(db *d, arena *a, const sql_builder *q, const db_table *t, void **out, size_t *count)
+{
+    collect c = {.a = a, .t = t};
+    err e = db_query(d, q, collect_row, &c);
+    *out = c.rows ? c.rows : arena_zalloc(a, t->size);
+    *count = err_failed(e) ? 0 : c.n;
+    return e;
+}
+
+err db_one(db *d, arena *a, const sql_builder *q, const db_table *t, void *out)
+{
+    void *rows = NULL;
+    size_t n = 0;
+    err e = db_rows(d, a, q, t, &rows, &n);
+    if (err_failed(e))
+        return e;
+    if (n == 0)
+        return t->not_found;
+    memcpy(out, rows, t->size);
+    return ERR_NONE;
+}
+
+static void bind_field(sql_builder *b, const db_column *col, const char *record)
+{
+    const void *field = record + col->offset;
+    switch (col->type) {
+    case DB_TEXT:
+        sql_builder_bind_text(b, *(const char *const *)field);
+        break;
+    case DB_INT:
+        sql_builder_bind_int(b, *(const int64_t *)field);
+        break;
+    case DB_INT0:
+        if (*(const int64_t *)field)
+            sql_builder_bind_int(b, *(const int64_t *)field);
+        else
+            sql_builder_bind_null(b, SQL_INT);
+        break;
+    case DB_REAL: {
+        double v = *(const double *)field;
+        if (v >= 0)
+            sql_builder_bind_real(b, v);
+        else
+            sql_builder_bind_null(b, SQL_REAL);
+        break;
+    }
+    case DB_BOOL:
+        sql_builder_bind_bool(b, *(const bool *)field);
+        break;
+    case DB_TRISTATE:
+        if (*(const int *)field < 0)
+            sql_builder_bind_null(b, SQL_BOOL);
+        else
+            sql_builder_bind_bool(b, *(const int *)field != 0);
+        break;
+    }
+}
+
+void db_insert_sql(sql_builder *b, arena *a, const db_table *t, const void *record)
+{
+    sql_builder_init(b, a);
+    sql_builder_appendf(b, "INSERT INTO %s (", t->name);
+    size_t n = 0;
+    for (size_t i = 0; i < t->ncolumns; i++) {
+        if (t->columns[i].generated)
+            continue;
+        sql_builder_appendf(b, "%s%s", n++ ? ", " : "", t->columns[i].name);
+        bind_field(b, &t->columns[i], record);
+    }
+    sql_builder_append(b, ") VALUES (");
+    for (size_t i = 0; i < n; i++)
+        sql_builder_append(b, i ? ", ?" : "?");
+    sql_builder_append(b, ")");
+}
+
+err db_insert(db *d, const db_table *t, const void *record)
+{
+    arena a;
+    arena_init(&a);
+    sql_builder b;
+    db_insert_sql(&b, &a, t, record);
+    err e = db_exec(d, &b, NULL);
+    arena_free(&a);
+    return e;
+}
+
+err db_change(db *d, const sql_builder *q, const db_table *t)
+{
+    int64_t changed = 0;
+    err e = db_exec(d, q, &changed);
+    return err_failed(e) ? e : changed ? ERR_NONE : t->not_found;
+}
+
+/* ---- open and migrate ---- */
+
+/* Applies the driver's migrations newer than the database's version, each
+ * in its own transaction; refuses a database newer than this build. */
+static err migrate(db *d, db_conn *c)
+{
+    const db_driver *drv = d->drv;
+    err e = script(d, c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+    if (err_failed(e))
+        return e;
+    arena a;
+    arena_init(&a);
+    sql_builder b;
+    sql_builder_init(&b, &a);
+    sql_builder_append(&b, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    int64_t version = 0;
+    e = db_query(d, &b, db_read_int, &version);
+    arena_free(&a);
+    if (err_failed(e))
+        return e;
+    size_t count = *drv->nmigrations;
+    int known = count ? drv->migrations[count - 1].version : 0;
+    if (version > known) {
+        fprintf(stderr,
+                "latchkey: the database's schema is version %lld, newer than this latchkey "
+                "knows (%d): a newer latchkey has migrated it. Run that version, or point "
+                "--database at another database.\n",
+                (long long)version, known);
+        return err_make(ERR_INTERNAL, "schema_too_new",
+                        "The database's schema is newer than this latchkey knows.");
+    }
+    for (size_t i = 0; i < count && !err_failed(e); i++) {
+        const migration *m = &drv->migrations[i];
+        if (m->version <= version)
+            continue;
+        if (err_failed(e = db_begin(d)))
+            return e;
+        e = script(d, c, m->sql);
+        if (!err_failed(e))
+            e = db_execf(d, NULL, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                         "ii", (int64_t)m->version, time_now_ms());
+        if (err_failed(e = db_end(d, e)))
+            fprintf(stderr, "latchkey: migration %d failed\n", m->version);
+    }
+    return e;
+}
+
+/* Migrates with other processes kept out (two nodes starting together
+ * migrate once). */
+static err migrate_locked(db *d, db_conn *c)
+{
+    err e = ERR_NONE;
+    if (d->drv->migrate_lock_sql && err_failed(e = script(d, c, d->drv->migrate_lock_sql)))
+        return e;
+    e = migrate(d, c);
+    if (d->drv->migrate_unlock_sql)
+        d->drv->script(c->impl, d->drv->migrate_unlock_sql);
+    return e;
+}
+
+static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+db *db_open(const char *url, err *e)
+{
+    const db_driver *drv = &db_sqlite_driver;
+    const char *target = url;
+    if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://")) {
+        drv = &db_postgres_driver;
+    } else {
+        if (has_prefix(target, "sqlite:"))
+            target += 7;
+        if (has_prefix(target, "//"))
+            target += 2;
+    }
+    db *d = calloc(1, sizeof *d);
+    if (!d || !(d->target = strdup(target))) {
+        free(d);
+        *e = ERR_DB;
+        return NULL;
+    }
+    d->drv = drv;
+    pthread_key_create(&d->key, conn_destroy);
+    db_conn *c = get_conn(d, e);
+    if (!c || err_failed(*e = migrate_locked(d, c))) {
+        db_close(d);
+        return NULL;
+    }
+    if (drv->opened)
+        drv->opened(d->target);
+    return d;
+}
+
+void db_close(db *d)
+{
+    if (!d)
+        return;
+    owned_conn *o = pthread_getspecific(d->key);
+    if (o)
+        conn_destroy(o);
+    pthread_setspecific(d->key, NULL);
+    pthread_key_delete(d->key);
+    free(d->target);
+    free(d);
+}

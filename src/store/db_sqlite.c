@@ -1,0 +1,260 @@
+/* The SQLite driver: one connection per thread in WAL mode, a cache of
+ * prepared statements per connection, and SQLite's result codes turned into
+ * the driver interface's classes. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/db_driver.h"
+
+enum { STMT_CACHE_SIZE = 96 };
+
+typedef struct cached_stmt {
+    uint64_t hash;
+    char *sql;
+    sqlite3_stmt *stmt;
+} cached_stmt;
+
+typedef struct conn {
+    sqlite3 *db;
+    cached_stmt cache[STMT_CACHE_SIZE];
+    size_t next_evict;
+} conn;
+
+static void log_error(sqlite3 *h, int rc)
+{
+    fprintf(stderr, "sqlite: %s (%d)\n", h ? sqlite3_errmsg(h) : sqlite3_errstr(rc), rc);
+}
+
+static void disconnect(void *p)
+{
+    conn *c = p;
+    for (size_t i = 0; i < STMT_CACHE_SIZE; i++) {
+        sqlite3_finalize(c->cache[i].stmt);
+        free(c->cache[i].sql);
+    }
+    sqlite3_close(c->db);
+    free(c);
+}
+
+/* Process-wide settings, before SQLite initialises: connections are never
+ * shared between threads, and memory statistics (a global mutex) are off. */
+static void configure_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_initialize();
+}
+
+static void *connect_db(const char *path, char *why, size_t whylen)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_once);
+    conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    int rc = sqlite3_open_v2(path, &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(c->db, 5000);
+        rc = sqlite3_exec(c->db,
+                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                          "PRAGMA foreign_keys=ON;",
+                          NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        snprintf(why, whylen, "cannot open %s: %s", path,
+                 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        disconnect(c);
+        return NULL;
+    }
+    return c;
+}
+
+static bool alive(void *c)
+{
+    (void)c;
+    return true;
+}
+
+/* A prepared statement for sql from the connection's cache, reset and with
+ * its bindings cleared; NULL (and *rc) when it does not prepare. */
+static sqlite3_stmt *prepare(conn *c, const char *sql, int *rc)
+{
+    uint64_t hash = db_sql_hash(sql);
+    for (size_t i = 0; i < STMT_CACHE_SIZE; i++) {
+        if (c->cache[i].hash == hash && c->cache[i].sql && strcmp(c->cache[i].sql, sql) == 0) {
+            sqlite3_reset(c->cache[i].stmt);
+            sqlite3_clear_bindings(c->cache[i].stmt);
+            return c->cache[i].stmt;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    *rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (*rc != SQLITE_OK)
+        return NULL;
+    cached_stmt *slot = &c->cache[c->next_evict];
+    c->next_evict = (c->next_evict + 1) % STMT_CACHE_SIZE;
+    sqlite3_finalize(slot->stmt);
+    free(slot->sql);
+    slot->hash = hash;
+    slot->sql = strdup(sql);
+    slot->stmt = st;
+    return st;
+}
+
+static void bind(sqlite3_stmt *st, const sql_builder *q)
+{
+    for (size_t i = 0; i < q->nbinds; i++) {
+        const sql_bind *v = &q->binds[i];
+        int idx = (int)i + 1;
+        if (v->is_null)
+            sqlite3_bind_null(st, idx);
+        else if (v->type == SQL_TEXT)
+            sqlite3_bind_text(st, idx, v->text, -1, SQLITE_STATIC);
+        else if (v->type == SQL_REAL)
+            sqlite3_bind_double(st, idx, v->f);
+        else
+            sqlite3_bind_int64(st, idx, v->i);
+    }
+}
+
+/* The unique index a failed statement violated. SQLite names only the
+ * columns ("UNIQUE constraint failed: t.a, t.b"), so the driver finds the
+ * unique index of that table on exactly those columns, preferring one made
+ * by CREATE UNIQUE INDEX (whose name the schema chose) to an automatic one. */
+static void violated_index(sqlite3 *h, char name[DB_NAME_MAX])
+{
+    static const char PREFIX[] = "UNIQUE constraint failed: ";
+    const char *msg = sqlite3_errmsg(h);
+    if (strncmp(msg, PREFIX, sizeof PREFIX - 1) != 0)
+        return;
+    char columns[512] = "", table[128] = "";
+    const char *p = msg + sizeof PREFIX - 1;
+    for (size_t n = 0; *p && n + 1 < sizeof columns;) {
+        const char *dot = strchr(p, '.');
+        const char *end = strstr(p, ", ");
+        if (!dot)
+            return;
+        snprintf(table, sizeof table, "%.*s", (int)(dot - p), p);
+        size_t len = end ? (size_t)(end - dot - 1) : strlen(dot + 1);
+        n += (size_t)snprintf(columns + n, sizeof columns - n, "%s%.*s", n ? "," : "", (int)len,
+                              dot + 1);
+        if (!end)
+            break;
+        p = end + 2;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT il.name FROM pragma_index_list(?1) il WHERE il.\"unique\""
+                           " AND (SELECT group_concat(name, ',') FROM (SELECT ii.name FROM"
+                           " pragma_index_info(il.name) ii ORDER BY ii.seqno)) = ?2"
+                           " ORDER BY il.origin = 'c' DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, columns, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(name, DB_NAME_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+}
+
+static db_status status_of(conn *c, int rc, char constraint[DB_NAME_MAX])
+{
+    int ext = sqlite3_extended_errcode(c->db);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return DB_BUSY;
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        violated_index(c->db, constraint);
+        return DB_UNIQUE;
+    }
+    log_error(c->db, rc);
+    return DB_FAILED;
+}
+
+static db_status run(void *p, const sql_builder *q, db_row_fn fn, void *ctx, int64_t *changes,
+                     char constraint[DB_NAME_MAX])
+{
+    conn *c = p;
+    int rc = SQLITE_OK;
+    sqlite3_stmt *st = prepare(c, sql_builder_text(q), &rc);
+    if (!st)
+        return status_of(c, rc, constraint);
+    bind(st, q);
+    db_row row = {&db_sqlite_driver, st, 0};
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (fn)
+            fn(&row, ctx);
+        row.index++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return status_of(c, rc, constraint);
+    *changes = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes(c->db);
+    return DB_DONE;
+}
+
+static db_status script(void *p, const char *sql)
+{
+    conn *c = p;
+    char *msg = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+    sqlite3_free(msg);
+    char ignored[DB_NAME_MAX];
+    return rc == SQLITE_OK ? DB_DONE : status_of(c, rc, ignored);
+}
+
+#define STMT(r) ((sqlite3_stmt *)(r)->impl)
+
+static bool col_null(const db_row *r, int col) { return sqlite3_column_type(STMT(r), col) == SQLITE_NULL; }
+
+static const char *col_text(const db_row *r, int col, size_t *len)
+{
+    const char *t = (const char *)sqlite3_column_text(STMT(r), col);
+    *len = (size_t)sqlite3_column_bytes(STMT(r), col);
+    return t;
+}
+
+static int64_t col_int(const db_row *r, int col) { return sqlite3_column_int64(STMT(r), col); }
+
+static double col_real(const db_row *r, int col) { return sqlite3_column_double(STMT(r), col); }
+
+static bool col_bool(const db_row *r, int col) { return sqlite3_column_int(STMT(r), col) != 0; }
+
+/* The database holds every user_identifier_key and publishable key: its
+ * files are the owner's alone, also when an older latchkey (or a wider
+ * umask) created them readable by others. SQLite gives -wal and -shm the
+ * database file's mode when it creates them. */
+static void make_private(const char *path)
+{
+    static const char *const SUFFIXES[] = {"", "-wal", "-shm", "-journal"};
+    char file[4096];
+    for (size_t i = 0; i < sizeof SUFFIXES / sizeof *SUFFIXES; i++) {
+        snprintf(file, sizeof file, "%s%s", path, SUFFIXES[i]);
+        chmod(file, S_IRUSR | S_IWUSR); /* absent files: nothing to do */
+    }
+}
+
+const db_driver db_sqlite_driver = {
+    .backend = DB_SQLITE,
+    .begin_sql = "BEGIN IMMEDIATE",
+    .connect = connect_db,
+    .disconnect = disconnect,
+    .alive = alive,
+    .run = run,
+    .script = script,
+    .col_null = col_null,
+    .col_text = col_text,
+    .col_int = col_int,
+    .col_real = col_real,
+    .col_bool = col_bool,
+    .migrations = sqlite_migrations,
+    .nmigrations = &sqlite_migrations_count,
+    .opened = make_private,
+};

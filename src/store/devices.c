@@ -1,0 +1,146 @@
+/* Devices: what a connected account brings, as its provider reports them. */
+#include <string.h>
+
+#include "store/resource.h"
+
+static const db_column DEVICE_COLUMNS[] = {
+    DB_SEQ(store_device),
+    DB_COLUMN(store_device, device_id, DB_TEXT),
+    DB_COLUMN(store_device, workspace_id, DB_TEXT),
+    DB_COLUMN(store_device, connected_account_id, DB_TEXT),
+    DB_COLUMN(store_device, device_type, DB_TEXT),
+    DB_COLUMN(store_device, manufacturer, DB_TEXT),
+    DB_COLUMN(store_device, name, DB_TEXT),
+    DB_COLUMN(store_device, nickname, DB_TEXT),
+    DB_COLUMN(store_device, model, DB_TEXT),
+    DB_COLUMN(store_device, online, DB_BOOL),
+    DB_COLUMN(store_device, locked, DB_TRISTATE),
+    DB_COLUMN(store_device, battery_level, DB_REAL),
+    DB_COLUMN(store_device, can_remotely_lock, DB_BOOL),
+    DB_COLUMN(store_device, can_remotely_unlock, DB_BOOL),
+    DB_COLUMN(store_device, provider_device_key, DB_TEXT),
+    DB_COLUMN(store_device, extra_properties, DB_TEXT),
+    DB_COLUMN(store_device, custom_metadata, DB_TEXT),
+    DB_COLUMN(store_device, created_at, DB_INT),
+};
+
+static const db_table DEVICES = {
+    "devices", "d", DEVICE_COLUMNS, DB_COUNT(DEVICE_COLUMNS), sizeof(store_device),
+    {ERR_NOT_FOUND, "device_not_found", "Device not found."},
+};
+
+err store_device_create(store *s, const store_device *d) { return db_insert(s->db, &DEVICES, d); }
+
+err store_device_upsert(store *s, arena *a, store_device *d, bool *created)
+{
+    sql_builder b;
+    db_insert_sql(&b, a, &DEVICES, d);
+    /* What the provider reports is refreshed; the id, the user's nickname
+     * and metadata stay. */
+    sql_builder_append(&b, " ON CONFLICT (connected_account_id, provider_device_key)"
+                           " WHERE provider_device_key IS NOT NULL DO UPDATE SET"
+                           " device_type = excluded.device_type,"
+                           " manufacturer = excluded.manufacturer, name = excluded.name,"
+                           " model = excluded.model, online = excluded.online,"
+                           " locked = excluded.locked, battery_level = excluded.battery_level,"
+                           " can_remotely_lock = excluded.can_remotely_lock,"
+                           " can_remotely_unlock = excluded.can_remotely_unlock,"
+                           " extra_properties = excluded.extra_properties"
+                           " RETURNING device_id");
+    db_text_out out = {a, NULL};
+    err e = db_query(s->db, &b, db_read_text, &out);
+    if (err_failed(e))
+        return e;
+    const char *kept = out.value;
+    *created = kept && strcmp(kept, d->device_id) == 0;
+    if (kept)
+        d->device_id = kept;
+    return ERR_NONE;
+}
+
+err store_device_list(store *s, arena *a, const store_scope *scope, const store_device_filter *f,
+                      const store_page *page, store_device **out, size_t *count)
+{
+    static const char *const SEARCHED[] = {"d.name", "d.nickname"};
+    sql_builder b;
+    db_select(&b, a, &DEVICES);
+    scope_append(&b, scope, "d", SCOPE_BY_ACCOUNT);
+    query_in(&b, "d.device_id", f->device_ids);
+    query_in(&b, "d.connected_account_id", f->connected_account_ids);
+    query_in(&b, "d.device_type", f->device_types);
+    query_eq(&b, "d.manufacturer", f->manufacturer);
+    if (f->connect_webview_id) {
+        sql_builder_append(&b, " AND d.connected_account_id = (SELECT connected_account_id FROM"
+                               " connect_webviews WHERE connect_webview_id = ? AND workspace_id = ?)");
+        sql_builder_bindf(&b, "ss", f->connect_webview_id, scope->workspace_id);
+    }
+    query_before(&b, "d.created_at", f->created_before);
+    if (f->search)
+        dialect_search(&b, s->db, SEARCHED, DB_COUNT(SEARCHED), "d.device_id", f->search);
+    dialect_metadata(&b, s->db, "d.custom_metadata", f->metadata);
+    query_page(&b, "d", page);
+    return db_rows(s->db, a, &b, &DEVICES, (void **)out, count);
+}
+
+err store_device_get(store *s, arena *a, const store_scope *scope, const char *device_id,
+                     const char *name, bool for_update, store_device *out)
+{
+    sql_builder b;
+    db_select(&b, a, &DEVICES);
+    scope_append(&b, scope, "d", SCOPE_BY_ACCOUNT);
+    if (device_id) {
+        query_eq(&b, "d.device_id", device_id);
+    } else {
+        sql_builder_append(&b, " AND (d.nickname = ? OR d.name = ?)");
+        sql_builder_bindf(&b, "ss", name, name);
+    }
+    sql_builder_append(&b, " ORDER BY d.seq LIMIT 1");
+    if (for_update)
+        sql_builder_append(&b, dialect_lock_rows(s->db));
+    return db_one(s->db, a, &b, &DEVICES, out);
+}
+
+/* Runs "UPDATE devices SET <set> WHERE device_id = ?" for the device within
+ * scope; `set`'s values are bound in b already. */
+static err update_in_scope(store *s, sql_builder *b, const store_scope *scope, const char *id)
+{
+    sql_builder_append(b, " WHERE device_id = ?");
+    sql_builder_bind_text(b, id);
+    scope_append_write(b, scope, &DEVICES, "device_id", SCOPE_BY_ACCOUNT);
+    return db_change(s->db, b, &DEVICES);
+}
+
+err store_device_update(store *s, const store_scope *scope, const char *id, const char *nickname,
+                        const char *custom_metadata)
+{
+    arena a;
+    arena_init(&a);
+    sql_builder b;
+    sql_builder_init(&b, &a);
+    sql_builder_append(&b, "UPDATE devices SET nickname = CASE WHEN ? IS NULL THEN nickname"
+                           " WHEN ? = '' THEN NULL ELSE ? END,"
+                           " custom_metadata = COALESCE(?, custom_metadata)");
+    sql_builder_bindf(&b, "ssss", nickname, nickname, nickname, custom_metadata);
+    err e = update_in_scope(s, &b, scope, id);
+    arena_free(&a);
+    return e;
+}
+
+err store_device_set_locked(store *s, const store_scope *scope, const char *device_id,
+                            bool locked)
+{
+    arena a;
+    arena_init(&a);
+    sql_builder b;
+    sql_builder_init(&b, &a);
+    sql_builder_append(&b, "UPDATE devices SET locked = ?");
+    sql_builder_bind_bool(&b, locked);
+    err e = update_in_scope(s, &b, scope, device_id);
+    arena_free(&a);
+    return e;
+}
+
+err store_device_delete(store *s, const store_scope *scope, const char *id, const store_event *ev)
+{
+    return store_delete(s, &DEVICES, "device_id", id, scope, SCOPE_BY_ACCOUNT, ev);
+}

@@ -1,0 +1,84 @@
+/* User identities: the app's own record of an end user. */
+#include <string.h>
+
+#include "store/resource.h"
+
+static const db_column IDENTITY_COLUMNS[] = {
+    DB_SEQ(store_user_identity),
+    DB_COLUMN(store_user_identity, user_identity_id, DB_TEXT),
+    DB_COLUMN(store_user_identity, workspace_id, DB_TEXT),
+    DB_COLUMN(store_user_identity, user_identity_key, DB_TEXT),
+    DB_COLUMN(store_user_identity, email_address, DB_TEXT),
+    DB_COLUMN(store_user_identity, phone_number, DB_TEXT),
+    DB_COLUMN(store_user_identity, full_name, DB_TEXT),
+    DB_COLUMN(store_user_identity, created_at, DB_INT),
+};
+
+static const db_table IDENTITIES = {
+    "user_identities", "ui", IDENTITY_COLUMNS, DB_COUNT(IDENTITY_COLUMNS),
+    sizeof(store_user_identity),
+    {ERR_NOT_FOUND, "user_identity_not_found", "User identity not found."},
+};
+
+/* A unique violation on the identity key becomes its own error. */
+static err key_conflict(store *s, err e)
+{
+    const char *violated = err_failed(e) ? db_unique_violation(s->db) : NULL;
+    if (violated && strcmp(violated, "user_identities_key") == 0)
+        return err_make(ERR_BAD_REQUEST, "user_identity_key_already_exists",
+                        "Another user identity in this workspace has this user_identity_key.");
+    return e;
+}
+
+err store_user_identity_create(store *s, const store_user_identity *ui)
+{
+    return key_conflict(s, db_insert(s->db, &IDENTITIES, ui));
+}
+
+err store_user_identity_get(store *s, arena *a, const char *workspace_id, const char *id,
+                            const char *key, store_user_identity *out)
+{
+    if (!id && !key)
+        return IDENTITIES.not_found;
+    sql_builder b;
+    db_select(&b, a, &IDENTITIES);
+    query_eq(&b, "ui.workspace_id", workspace_id);
+    query_eq(&b, "ui.user_identity_id", id);
+    if (!id)
+        query_eq(&b, "ui.user_identity_key", key);
+    return db_one(s->db, a, &b, &IDENTITIES, out);
+}
+
+err store_user_identity_list(store *s, arena *a, const char *workspace_id,
+                             const store_user_identity_filter *f, const store_page *page,
+                             store_user_identity **out, size_t *count)
+{
+    static const char *const SEARCHED[] = {"ui.user_identity_key", "ui.email_address",
+                                           "ui.phone_number", "ui.full_name"};
+    sql_builder b;
+    db_select(&b, a, &IDENTITIES);
+    query_eq(&b, "ui.workspace_id", workspace_id);
+    query_in(&b, "ui.user_identity_id", f->ids);
+    if (f->search)
+        dialect_search(&b, s->db, SEARCHED, DB_COUNT(SEARCHED), NULL, f->search);
+    query_before(&b, "ui.created_at", f->created_before);
+    query_page(&b, "ui", page);
+    return db_rows(s->db, a, &b, &IDENTITIES, (void **)out, count);
+}
+
+err store_user_identity_update(store *s, const store_user_identity *ui)
+{
+    return key_conflict(
+        s, db_changef(s->db, &IDENTITIES,
+                      "UPDATE user_identities SET user_identity_key = ?, email_address = ?,"
+                      " phone_number = ?, full_name = ?"
+                      " WHERE workspace_id = ? AND user_identity_id = ?",
+                      "ssssss", ui->user_identity_key, ui->email_address, ui->phone_number,
+                      ui->full_name, ui->workspace_id, ui->user_identity_id));
+}
+
+err store_user_identity_delete(store *s, const char *workspace_id, const char *id)
+{
+    store_scope scope = {.workspace_id = workspace_id};
+    return store_delete(s, &IDENTITIES, "user_identity_id", id, &scope, SCOPE_BY_ACCOUNT, NULL);
+}
