@@ -3,12 +3,13 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+BUILD_CLANG ?= build-clang
 JOBS       ?= $(shell nproc)
 # How long `make fuzz` runs each fuzz target (`make test` runs each for
 # LATCHKEY_FUZZ_SECONDS, 20 by default: see tests/fuzz/CMakeLists.txt).
 FUZZ_SECONDS ?= 300
 
-.PHONY: run run-example test build build-asan build-fuzz fuzz bootstrap bench soak clean
+.PHONY: run run-example test build build-asan build-fuzz build-clang fuzz bootstrap bench soak clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -26,6 +27,12 @@ build-fuzz: bootstrap
 	@cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DLATCHKEY_FUZZ=ON >/dev/null
 	@cmake --build $(BUILD_FUZZ) -j $(JOBS)
 
+# clang, Release: the build others run, compiled with the second compiler
+# (warnings are errors), so both gcc and clang stay clean.
+build-clang: bootstrap
+	@cmake -S . -B $(BUILD_CLANG) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD_CLANG) -j $(JOBS)
+
 # Every fuzz target for FUZZ_SECONDS, one after another; executions in all last.
 fuzz: build-fuzz
 	@tests/fuzz/run $(BUILD_FUZZ) $(FUZZ_SECONDS)
@@ -42,8 +49,9 @@ run-example: build
 	  --api-key seam_apikey1_token --publishable-key seam_pk1_token --port 8080
 
 # Every test: fuzzing for a bounded time, then everything in the normal
-# build and under ASan+UBSan; CTest's summary last.
-test: build build-asan build-fuzz
+# build and under ASan+UBSan, each on SQLite and on a throwaway PostgreSQL;
+# CTest's summary last. A clang Release build is compiled alongside.
+test: build build-asan build-fuzz build-clang
 	@echo "== tests: fuzzing (libFuzzer, ASan+UBSan) =="
 	@cd $(BUILD_FUZZ) && ctest --output-on-failure -j $(JOBS) -R '^fuzz/'
 	@tests/fuzz/run --summary $(BUILD_FUZZ)
@@ -53,7 +61,7 @@ test: build build-asan build-fuzz
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_CLANG)
 
 bench: build
 	@bench/run $(BENCH_SECONDS)

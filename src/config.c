@@ -24,7 +24,7 @@ static const option_def OPTIONS[] = {
     {"--port", "LATCHKEY_PORT", OPT_UINT, OFF(port), "port to listen on (3020)"},
     {"--data-dir", "LATCHKEY_DATA_DIR", OPT_STR, OFF(data_dir), "data directory (./data)"},
     {"--database", "LATCHKEY_DATABASE_URL", OPT_STR, OFF(database_url),
-     "database URL (sqlite:<data-dir>/latchkey.db)"},
+     "sqlite:PATH or postgres://USER@HOST:PORT/DB (sqlite:<data-dir>/latchkey.db)"},
     {"--public-url", "LATCHKEY_PUBLIC_URL", OPT_STR, OFF(public_url),
      "URL clients reach this server at (http://<host>:<port>)"},
     {"--seed", "LATCHKEY_SEED", OPT_BOOL, OFF(seed), "load the test fixture of shared/API.md"},

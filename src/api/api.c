@@ -9,44 +9,10 @@
 
 #include "api/handler.h"
 #include "api/params.h"
-#include "api/render.h"
+#include "api/respond.h"
 #include "api/router.h"
 #include "core/timeutil.h"
 #include "core/utf8.h"
-#include "jobs/action_worker.h"
-
-static void add_header(api_response *res, const char *name, const char *value)
-{
-    if (res->nheaders < API_MAX_HEADERS) {
-        res->headers[res->nheaders].name = name;
-        res->headers[res->nheaders].value = value;
-        res->nheaders++;
-    }
-}
-
-static void respond_json(api_response *res, int status, json_t *body)
-{
-    res->status = status;
-    res->content_type = "application/json; charset=utf-8";
-    res->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (!res->body) { /* a text that is not UTF-8 got past the checks: still the error shape */
-        res->status = 500;
-        res->body = strdup("{\"error\":{\"type\":\"internal_error\",\"message\":"
-                           "\"The response could not be written.\"},\"ok\":false}");
-    }
-    res->body_len = res->body ? strlen(res->body) : 0;
-}
-
-static void respond_error(api_response *res, err e, params *p)
-{
-    json_t *error = json_pack("{s:s,s:s}", "type", e.type ? e.type : "internal_error", "message",
-                              e.message ? e.message : "Something went wrong.");
-    json_t *validation = p ? params_validation_errors(p) : NULL;
-    if (validation && e.type && strcmp(e.type, "invalid_input") == 0)
-        json_object_set(error, "validation_errors", validation);
-    respond_json(res, err_http_status(e.kind), json_pack("{s:o,s:b}", "error", error, "ok", 0));
-}
 
 static bool is_form(const api_request *req)
 {
@@ -106,27 +72,6 @@ static params *read_page_params(const api_request *req, err *e)
         }
     }
     return params_from_query(req->a, kv, n);
-}
-
-static void respond_page(api_response *res, const api_call *c)
-{
-    if (c->redirect) {
-        res->status = 303;
-        add_header(res, "Location", c->redirect);
-        res->body = strdup("");
-    } else {
-        res->status = c->html_status ? c->html_status : 200;
-        res->body = strdup(c->html ? c->html : "");
-    }
-    res->body_len = strlen(res->body);
-    res->content_type = "text/html; charset=utf-8";
-    /* The URL carries the webview's token: no referrer, no caching, and
-     * nothing loaded from anywhere. */
-    add_header(res, "Referrer-Policy", "no-referrer");
-    add_header(res, "Cache-Control", "no-store");
-    add_header(res, "X-Content-Type-Options", "nosniff");
-    add_header(res, "Content-Security-Policy",
-               "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'");
 }
 
 /* No parameter of the API nests deeper than a few levels; a body that does
@@ -221,7 +166,7 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
     }
     if (!(router_method_bit(req->method) & r->methods)) {
         const char *allow = router_allow_header(req->a, r->methods);
-        add_header(res, "Allow", allow);
+        respond_header(res, "Allow", allow);
         respond_error(res, err_make(ERR_METHOD, "method_not_allowed",
                                     arena_sprintf(req->a, "%s takes %s.", r->path, allow)), NULL);
         return;
@@ -264,44 +209,4 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
     if (c.p)
         params_free(c.p);
     json_decref(body);
-}
-
-/* The awaited attempt, as it is now. */
-static err awaited(const api_server *srv, arena *a, const api_wait *w, store_action_attempt *aa)
-{
-    store_scope scope = {.workspace_id = w->workspace_id};
-    return store_action_attempt_get(srv->store, a, &scope, w->action_attempt_id, aa);
-}
-
-bool api_wait_over(const api_server *srv, const api_wait *w)
-{
-    if (time_now_ms() >= w->deadline_ms)
-        return true;
-    arena a;
-    arena_init(&a);
-    store_action_attempt aa;
-    bool over = err_failed(awaited(srv, &a, w, &aa)) || strcmp(aa.status, "success") == 0 ||
-                strcmp(aa.status, "error") == 0;
-    arena_free(&a);
-    return over;
-}
-
-void api_wait_answer(const api_server *srv, arena *a, const api_wait *w, api_response *res)
-{
-    memset(res, 0, sizeof *res);
-    store_action_attempt aa;
-    err e = awaited(srv, a, w, &aa);
-    if (store_not_found(e))
-        e = err_make(ERR_INTERNAL, "internal_error", "The action attempt vanished.");
-    if (err_failed(e)) {
-        respond_error(res, e, NULL);
-        return;
-    }
-    respond_json(res, 200, json_pack("{s:o,s:b}", "action_attempt", render_action_attempt(&aa),
-                                     "ok", 1));
-}
-
-void api_wait_progress(const api_server *srv, int64_t deadline_ms)
-{
-    action_worker_wait(srv->actions, deadline_ms);
 }

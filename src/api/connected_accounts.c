@@ -4,6 +4,7 @@
 #include "api/listing.h"
 #include "api/metadata.h"
 #include "api/render.h"
+#include "providers/provider.h"
 
 static err find_account(api_call *c, const char *id, const char *email,
                         store_connected_account *ca)
@@ -12,12 +13,20 @@ static err find_account(api_call *c, const char *id, const char *email,
     return store_connected_account_get(c->srv->store, c->a, &scope, id, email, false, ca);
 }
 
+/* The account as the API shows it, its type named by its provider. */
+static json_t *render_account_row(api_call *c, const void *row)
+{
+    (void)c;
+    const store_connected_account *ca = row;
+    return render_connected_account(ca, provider_find(ca->provider));
+}
+
 static err respond_account(api_call *c, const char *id)
 {
     store_connected_account ca;
     err e = find_account(c, id, NULL, &ca);
     if (!err_failed(e))
-        c->out = json_pack("{s:o}", "connected_account", render_connected_account(&ca));
+        c->out = json_pack("{s:o}", "connected_account", render_account_row(c, &ca));
     return e;
 }
 
@@ -29,14 +38,8 @@ err connected_accounts_get(api_call *c)
     store_connected_account ca;
     if (err_failed(e) || err_failed(e = find_account(c, id, email, &ca)))
         return e;
-    c->out = json_pack("{s:o}", "connected_account", render_connected_account(&ca));
+    c->out = json_pack("{s:o}", "connected_account", render_account_row(c, &ca));
     return ERR_NONE;
-}
-
-static json_t *render_account_row(api_call *c, const void *row)
-{
-    (void)c;
-    return render_connected_account(row);
 }
 
 static err fetch_accounts(api_call *c, const store_scope *scope, const metadata_filter *metadata,

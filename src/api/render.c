@@ -1,10 +1,10 @@
 /* Rendering of workspaces, client sessions and devices (render.h). */
+#include "providers/provider.h"
 #include "api/render.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "providers/provider.h"
 
 #include "core/device_types.h"
 #include "core/timeutil.h"
@@ -149,9 +149,8 @@ json_t *render_device(const store_device *d)
 
 static json_t *time_or_null(int64_t ms) { return ms ? render_time(ms) : json_null(); }
 
-json_t *render_connected_account(const store_connected_account *ca)
+json_t *render_connected_account(const store_connected_account *ca, const provider *p)
 {
-    const provider *p = provider_find(ca->provider);
     const char *type_name = p ? p->display_name : ca->provider;
     const char *display = ca->display_name ? ca->display_name
                           : ca->user_email ? ca->user_email

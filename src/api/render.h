@@ -8,18 +8,20 @@
 
 #include "store/store.h"
 
+struct provider;
+
 json_t *render_time(int64_t ms);
 json_t *render_workspace(const store_workspace *w);
 /* token: the session's token in the clear (unsealed by the caller). */
 json_t *render_client_session(const store_client_session *cs, const char *token);
 json_t *render_device(const store_device *d);
-json_t *render_connected_account(const store_connected_account *ca);
+/* p: the account's provider, which the caller looked up (NULL: unknown). */
+json_t *render_connected_account(const store_connected_account *ca, const struct provider *p);
 /* url: the webview's URL, with its token (built by the caller). */
 json_t *render_connect_webview(const store_connect_webview *cw, const char *url);
 json_t *render_action_attempt(const store_action_attempt *aa);
 json_t *render_event(const store_event *ev);
 json_t *render_user_identity(const store_user_identity *ui);
-struct provider;
 /* image_url is a self-contained data: URI (a badge with the initial), so
  * no asset needs serving. */
 json_t *render_device_provider(const struct provider *p);

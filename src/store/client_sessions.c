@@ -21,18 +21,17 @@ static const db_column SESSION_COLUMNS[] = {
                 " AND d.connected_account_id IN (" SESSION_ACCOUNTS("cs.client_session_id") ")"),
 };
 
-static const err NOT_FOUND = {ERR_NOT_FOUND, "client_session_not_found",
-                              "Client session not found."};
+#define NOT_FOUND_INIT {ERR_NOT_FOUND, "client_session_not_found", "Client session not found."}
 
 static const db_table SESSIONS = {
     "client_sessions", "cs", SESSION_COLUMNS, DB_COUNT(SESSION_COLUMNS),
-    sizeof(store_client_session), NOT_FOUND,
+    sizeof(store_client_session), NOT_FOUND_INIT,
 };
 
 /* The session's own columns: what authentication needs, without counting. */
 static const db_table OWN_SESSIONS = {
     "client_sessions", "cs", SESSION_COLUMNS, DB_COUNT(SESSION_COLUMNS) - 1,
-    sizeof(store_client_session), NOT_FOUND,
+    sizeof(store_client_session), NOT_FOUND_INIT,
 };
 
 static err insert_grants(store *s, const char *session_id, const store_client_session_grants *g)
@@ -139,7 +138,7 @@ err store_client_session_get(store *s, arena *a, const char *workspace_id, const
                              const char *user_identifier_key, store_client_session *out)
 {
     if (!id && !user_identifier_key)
-        return NOT_FOUND;
+        return SESSIONS.not_found;
     store_client_session_filter f = {.client_session_id = id,
                                      .user_identifier_key = user_identifier_key};
     store_client_session *rows = NULL;
@@ -148,7 +147,7 @@ err store_client_session_get(store *s, arena *a, const char *workspace_id, const
     if (err_failed(e))
         return e;
     if (n == 0)
-        return NOT_FOUND;
+        return SESSIONS.not_found;
     *out = rows[0];
     return ERR_NONE;
 }

@@ -438,24 +438,50 @@ err db_change(db *d, const sql_builder *q, const db_table *t)
 
 /* ---- open and migrate ---- */
 
-/* Applies the driver's migrations newer than the database's version, each
- * in its own transaction; refuses a database newer than this build. */
-static err migrate(db *d, db_conn *c)
+/* The database's schema version (0: none yet). */
+static err schema_version(db *d, int64_t *version)
 {
-    const db_driver *drv = d->drv;
-    err e = script(d, c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                         "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
-    if (err_failed(e))
-        return e;
     arena a;
     arena_init(&a);
     sql_builder b;
     sql_builder_init(&b, &a);
     sql_builder_append(&b, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-    int64_t version = 0;
-    e = db_query(d, &b, db_read_int, &version);
+    *version = 0;
+    err e = db_query(d, &b, db_read_int, version);
     arena_free(&a);
+    return e;
+}
+
+/* Applies m unless the database has it: the version is read again inside
+ * the migration's own transaction, so that of several processes starting
+ * together only the first applies it. */
+static err apply(db *d, db_conn *c, const migration *m)
+{
+    err e = db_begin(d);
     if (err_failed(e))
+        return e;
+    int64_t version = 0;
+    e = schema_version(d, &version);
+    if (!err_failed(e) && version < m->version) {
+        e = script(d, c, m->sql);
+        if (!err_failed(e))
+            e = db_execf(d, NULL, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                         "ii", (int64_t)m->version, time_now_ms());
+        if (err_failed(e))
+            fprintf(stderr, "latchkey: migration %d failed\n", m->version);
+    }
+    return db_end(d, e);
+}
+
+/* Applies the driver's migrations newer than the database's version;
+ * refuses a database newer than this build. */
+static err migrate(db *d, db_conn *c)
+{
+    const db_driver *drv = d->drv;
+    err e = script(d, c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         "version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+    int64_t version = 0;
+    if (err_failed(e) || err_failed(e = schema_version(d, &version)))
         return e;
     size_t count = *drv->nmigrations;
     int known = count ? drv->migrations[count - 1].version : 0;
@@ -468,19 +494,9 @@ static err migrate(db *d, db_conn *c)
         return err_make(ERR_INTERNAL, "schema_too_new",
                         "The database's schema is newer than this latchkey knows.");
     }
-    for (size_t i = 0; i < count && !err_failed(e); i++) {
-        const migration *m = &drv->migrations[i];
-        if (m->version <= version)
-            continue;
-        if (err_failed(e = db_begin(d)))
-            return e;
-        e = script(d, c, m->sql);
-        if (!err_failed(e))
-            e = db_execf(d, NULL, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-                         "ii", (int64_t)m->version, time_now_ms());
-        if (err_failed(e = db_end(d, e)))
-            fprintf(stderr, "latchkey: migration %d failed\n", m->version);
-    }
+    for (size_t i = 0; i < count && !err_failed(e); i++)
+        if (drv->migrations[i].version > version)
+            e = apply(d, c, &drv->migrations[i]);
     return e;
 }
 

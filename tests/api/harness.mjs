@@ -393,6 +393,22 @@ export async function pgQuery(dataDir, sql) {
   return (await pgScript('psql', db.cluster.dir, db.name, '-c', sql)).toString().trim()
 }
 
+/**
+ * Runs one SQL statement on the data dir's database, whichever backend it is
+ * (Debian's sqlite3 tool on the SQLite file, psql on PostgreSQL); resolves
+ * the output, trimmed (no headers; columns split by |).
+ */
+export async function sqlQuery(dataDir, statement) {
+  const db = databaseOf(dataDir, null)
+  if (db?.name) return pgQuery(dataDir, statement)
+  const file = db?.sqlite ?? path.join(dataDir, 'latchkey.db')
+  return new Promise((resolve, reject) => {
+    execFile('sqlite3', ['-batch', '-cmd', '.timeout 5000', file, statement], (error, stdout, stderr) =>
+      error ? reject(new Error(`sqlite3 ${file}: ${error.message}\n${stderr}`)) : resolve(stdout.trim()),
+    )
+  })
+}
+
 /** Our environment without any LATCHKEY_* setting (those are flags' twins). */
 function serverEnv(extra) {
   const env = {}

@@ -4,36 +4,24 @@
 // cluster (leases), not to whichever node happened to take them. Runs on
 // both backends: SQLite (two processes on one WAL file) and PostgreSQL.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
 import {
-  BACKEND,
   SEED,
   assertError,
   assertOk,
   call,
   createSession,
   listDeviceIds,
-  pgQuery,
   sleep,
+  sqlQuery,
   startServer,
   uniqueKey,
   withDataDir,
 } from './harness.mjs'
 
-/** Runs one SQL statement on the database the server's data dir uses. */
-async function sql(server, statement) {
-  if (BACKEND === 'postgres') return pgQuery(server.dataDir, statement)
-  return new Promise((resolve, reject) => {
-    execFile(
-      'sqlite3',
-      ['-batch', '-cmd', '.timeout 5000', path.join(server.dataDir, 'latchkey.db'), statement],
-      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout.trim())),
-    )
-  })
-}
+/** Runs one SQL statement on the database a server uses. */
+const sql = (server, statement) => sqlQuery(server.dataDir, statement)
 
 /** Polls fn until it returns a truthy value or ms pass; returns the value. */
 async function eventually(fn, ms, what) {
@@ -203,5 +191,29 @@ describe('action attempts belong to the cluster', () => {
         await a.stop()
       }
     })
+  })
+
+  test('sync: true on A answers when the attempt is completed elsewhere', async () => {
+    // A's own worker would act only in ten minutes: the attempt is
+    // completed by another node, here written to the database directly.
+    const a = await startServer({ args: ['--action-delay-ms', '600000'] })
+    try {
+      const started = Date.now()
+      const answer = call(a, '/locks/unlock_door', {
+        token: SEED.apiKey1,
+        body: { device_id: 'august_device_1', sync: true },
+      })
+      await sleep(500)
+      await sql(
+        a,
+        `UPDATE action_attempts SET status = 'success', completed_at = ${Date.now()}` +
+          ` WHERE device_id = 'august_device_1' AND status = 'pending'`,
+      )
+      const attempt = assertOk(await answer, 'action_attempt').action_attempt
+      assert.equal(attempt.status, 'success')
+      assert.ok(Date.now() - started < 10_000, 'answered when it completed, not at the time limit')
+    } finally {
+      await a.stop()
+    }
   })
 })
