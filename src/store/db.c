@@ -287,10 +287,17 @@ void db_columns(sql_builder *b, const db_table *t, const char *alias)
         const db_column *col = &t->columns[i];
         if (i)
             sql_builder_append(b, ", ");
-        if (col->expr)
-            sql_builder_appendf(b, "(%s)", col->expr);
-        else
-            sql_builder_appendf(b, "%s%s%s", alias ? alias : "", alias ? "." : "", col->name);
+        if (col->expr) {
+            sql_builder_append(b, "(");
+            sql_builder_append(b, col->expr);
+            sql_builder_append(b, ")");
+            continue;
+        }
+        if (alias) {
+            sql_builder_append(b, alias);
+            sql_builder_append(b, ".");
+        }
+        sql_builder_append(b, col->name);
     }
 }
 
@@ -299,7 +306,11 @@ void db_select(sql_builder *b, arena *a, const db_table *t)
     sql_builder_init(b, a);
     sql_builder_append(b, "SELECT ");
     db_columns(b, t, t->alias);
-    sql_builder_appendf(b, " FROM %s %s WHERE TRUE", t->name, t->alias);
+    sql_builder_append(b, " FROM ");
+    sql_builder_append(b, t->name);
+    sql_builder_append(b, " ");
+    sql_builder_append(b, t->alias);
+    sql_builder_append(b, " WHERE TRUE");
 }
 
 static void read_field(const db_row *r, int i, const db_column *col, arena *a, char *record)
