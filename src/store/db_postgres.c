@@ -241,6 +241,11 @@ static db_status script(void *p, const char *sql)
     if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
         char ignored[DB_NAME_MAX];
         st = status_of(c, res, ignored);
+    } else if (strcmp(sql, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+        /* A statement of the transaction failed (and was not undone to a
+         * savepoint): PostgreSQL rolled all of it back. */
+        fprintf(stderr, "postgres: COMMIT of a transaction in which a statement had failed\n");
+        st = DB_FAILED;
     }
     PQclear(res);
     return st;

@@ -30,9 +30,39 @@ static err key_conflict(store *s, err e)
     return e;
 }
 
+typedef struct identity_write {
+    store *s;
+    const store_user_identity *ui;
+    bool update;
+} identity_write;
+
+static err write_identity(void *p)
+{
+    identity_write *w = p;
+    const store_user_identity *ui = w->ui;
+    if (!w->update)
+        return key_conflict(w->s, db_insert(w->s->db, &IDENTITIES, ui));
+    return key_conflict(
+        w->s, db_changef(w->s->db, &IDENTITIES,
+                         "UPDATE user_identities SET user_identity_key = ?, email_address = ?,"
+                         " phone_number = ?, full_name = ?"
+                         " WHERE workspace_id = ? AND user_identity_id = ?",
+                         "ssssss", ui->user_identity_key, ui->email_address, ui->phone_number,
+                         ui->full_name, ui->workspace_id, ui->user_identity_id));
+}
+
+/* In a transaction of its own, or a savepoint inside the caller's: a caller
+ * that handles the key conflict keeps the rest of its transaction (on
+ * PostgreSQL a failed statement would otherwise abort all of it). */
+static err identity_write_atomic(store *s, const store_user_identity *ui, bool update)
+{
+    identity_write w = {s, ui, update};
+    return db_transaction(s->db, write_identity, &w);
+}
+
 err store_user_identity_create(store *s, const store_user_identity *ui)
 {
-    return key_conflict(s, db_insert(s->db, &IDENTITIES, ui));
+    return identity_write_atomic(s, ui, false);
 }
 
 err store_user_identity_get(store *s, arena *a, const char *workspace_id, const char *id,
@@ -68,13 +98,7 @@ err store_user_identity_list(store *s, arena *a, const char *workspace_id,
 
 err store_user_identity_update(store *s, const store_user_identity *ui)
 {
-    return key_conflict(
-        s, db_changef(s->db, &IDENTITIES,
-                      "UPDATE user_identities SET user_identity_key = ?, email_address = ?,"
-                      " phone_number = ?, full_name = ?"
-                      " WHERE workspace_id = ? AND user_identity_id = ?",
-                      "ssssss", ui->user_identity_key, ui->email_address, ui->phone_number,
-                      ui->full_name, ui->workspace_id, ui->user_identity_id));
+    return identity_write_atomic(s, ui, true);
 }
 
 err store_user_identity_delete(store *s, const char *workspace_id, const char *id)
