@@ -240,7 +240,9 @@ err db_transaction(db *d, err (*fn)(void *ctx), void *ctx)
         owned_conn *o = pthread_getspecific(d->key);
         bool outermost = o->c.depth == 1;
         e = db_end(d, fn(ctx));
-        if (!outermost || !o->c.retry || attempt == RETRIES)
+        /* Only a transaction that failed runs again: a serialization
+         * failure its function handled (in a savepoint) left it whole. */
+        if (!outermost || !err_failed(e) || !o->c.retry || attempt == RETRIES)
             return e;
         backoff(attempt);
     }
