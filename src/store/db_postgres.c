@@ -12,7 +12,8 @@
 
 #include "store/db_driver.h"
 
-enum { STMT_CACHE_SIZE = 128, MAX_PARAMS = 256 };
+/* PostgreSQL's protocol counts parameters in 16 bits. */
+enum { STMT_CACHE_SIZE = 128, MAX_PARAMS = 65535 };
 
 /* Type OIDs of the parameters (pg_type). */
 enum { OID_BOOL = 16, OID_INT8 = 20, OID_TEXT = 25, OID_FLOAT8 = 701 };
@@ -114,7 +115,7 @@ static db_status status_of(conn *c, const PGresult *res, char constraint[DB_NAME
 static char *numbered(const char *sql)
 {
     size_t n = strlen(sql);
-    char *out = malloc(n * 4 + 1), *o = out;
+    char *out = malloc(n * 6 + 1), *o = out; /* "?" becomes at most "$65535" */
     if (!out)
         return NULL;
     char quote = 0;
@@ -156,10 +157,10 @@ static const char *prepare(conn *c, const sql_builder *q, db_status *st,
     for (size_t i = 0; i < STMT_CACHE_SIZE; i++)
         if (c->cache[i].hash == hash && c->cache[i].sql && strcmp(c->cache[i].sql, sql) == 0)
             return c->cache[i].name;
-    Oid types[MAX_PARAMS];
-    for (size_t i = 0; i < q->nbinds && i < MAX_PARAMS; i++)
+    Oid *types = malloc((q->nbinds + 1) * sizeof *types);
+    for (size_t i = 0; types && i < q->nbinds; i++)
         types[i] = oid_of(q->binds[i].type);
-    char *text = numbered(sql);
+    char *text = types ? numbered(sql) : NULL;
     cached_stmt *slot = &c->cache[c->next_evict];
     c->next_evict = (c->next_evict + 1) % STMT_CACHE_SIZE;
     if (slot->sql) {
@@ -172,6 +173,7 @@ static const char *prepare(conn *c, const sql_builder *q, db_status *st,
     snprintf(slot->name, sizeof slot->name, "lk%u", c->next_name++);
     PGresult *res = text ? PQprepare(c->pg, slot->name, text, (int)q->nbinds, types) : NULL;
     free(text);
+    free(types);
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
         *st = status_of(c, res, constraint);
         PQclear(res);
@@ -195,8 +197,15 @@ static db_status run(void *p, const sql_builder *q, db_row_fn fn, void *ctx, int
     const char *name = prepare(c, q, &st, constraint);
     if (!name)
         return st;
-    const char *values[MAX_PARAMS];
-    char numbers[MAX_PARAMS][32];
+    /* Text for each value; numbers are written into their own 32 bytes. */
+    const char **values = malloc((q->nbinds + 1) * sizeof *values);
+    char (*numbers)[32] = malloc((q->nbinds + 1) * sizeof *numbers);
+    if (!values || !numbers) {
+        free(values);
+        free(numbers);
+        fprintf(stderr, "postgres: out of memory\n");
+        return DB_FAILED;
+    }
     for (size_t i = 0; i < q->nbinds; i++) {
         const sql_bind *v = &q->binds[i];
         values[i] = numbers[i];
@@ -212,6 +221,8 @@ static db_status run(void *p, const sql_builder *q, db_row_fn fn, void *ctx, int
             snprintf(numbers[i], sizeof numbers[i], "%lld", (long long)v->i);
     }
     PGresult *res = PQexecPrepared(c->pg, name, (int)q->nbinds, values, NULL, NULL, 0);
+    free(values);
+    free(numbers);
     ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
         st = status_of(c, res, constraint);

@@ -58,6 +58,17 @@ describe('migrations', () => {
   })
 })
 
+describe('queries with many values', () => {
+  test('a filter of 1000 ids (the most a list may hold) is answered', async () => {
+    await withServer({}, async (server) => {
+      const ids = Array.from({ length: 999 }, (_, i) => `no_such_device_${i}`)
+      ids.push('august_device_1')
+      const res = await call(server, '/devices/list', { token: SEED.apiKey1, body: { device_ids: ids } })
+      assert.deepEqual(assertOk(res, 'devices').devices.map((d) => d.device_id), ['august_device_1'])
+    })
+  })
+})
+
 describe('PostgreSQL connection settings', { skip: BACKEND !== 'postgres' && 'PostgreSQL only' }, () => {
   test('a postgresql:// URL works as postgres:// does', async () => {
     await withDataDir(async (dataDir) => {
