@@ -57,9 +57,14 @@ static void *connect_db(const char *url, char *why, size_t whylen)
         snprintf(why, whylen, "out of memory");
         return NULL;
     }
-    /* The URL comes last so that what it says wins over these defaults. */
-    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *const values[] = {"5", "latchkey", url, NULL};
+    /* The URL comes last so that what it says wins over these defaults: a
+     * server that vanishes without closing the connection (a host down, a
+     * partition) fails the requests waiting on it within seconds instead
+     * of holding their threads until the kernel gives up. */
+    const char *const keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
+                                "keepalives_count", "tcp_user_timeout", "application_name",
+                                "dbname", NULL};
+    const char *const values[] = {"5", "30", "10", "3", "15000", "latchkey", url, NULL};
     c->pg = PQconnectdbParams(keys, values, 1);
     if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
         snprintf(why, whylen, "cannot connect to PostgreSQL: %s",
