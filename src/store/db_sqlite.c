@@ -63,9 +63,11 @@ static void *connect_db(const char *path, char *why, size_t whylen)
                              NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(c->db, 5000);
+        /* journal_size_limit: a WAL that grew during a burst of writes is
+         * cut back to 64 MiB once a checkpoint has emptied it. */
         rc = sqlite3_exec(c->db,
                           "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                          "PRAGMA foreign_keys=ON;",
+                          "PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=67108864;",
                           NULL, NULL, NULL);
     }
     if (rc != SQLITE_OK) {
