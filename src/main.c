@@ -176,17 +176,26 @@ static void configure_allocator(void)
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 }
 
+/* Seconds between two store_maintain calls. */
+enum { MAINTAIN_SECONDS = 300 };
+
 /* Waits for SIGTERM or SIGINT; meanwhile, every second, hands the
  * allocator's free pages back to the system, so the server's memory
- * follows what it holds rather than its busiest moment. */
-static int wait_for_signal(const sigset_t *sigs)
+ * follows what it holds rather than its busiest moment, and every few
+ * minutes keeps the store's query planning current as the data grows. */
+static int wait_for_signal(const sigset_t *sigs, store *s)
 {
     const struct timespec every = {.tv_sec = 1};
-    for (;;) {
+    for (unsigned tick = 1;; tick++) {
         int sig = sigtimedwait(sigs, NULL, &every);
         if (sig > 0)
             return sig;
         malloc_trim(0);
+        if (tick % MAINTAIN_SECONDS == 0) {
+            err e = store_maintain(s);
+            if (err_failed(e))
+                fprintf(stderr, "latchkey: store maintenance: %s\n", e.message);
+        }
     }
 }
 
@@ -251,7 +260,7 @@ static int cmd_serve(app *ap)
     }
     fprintf(stderr, "latchkey: listening on http://%s:%u (public URL %s)\n", cfg->host,
             http_port(http), public_url);
-    int sig = wait_for_signal(&sigs);
+    int sig = wait_for_signal(&sigs, ap->store);
     fprintf(stderr, "latchkey: %s, finishing requests in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_stop(http, 10000);

@@ -526,6 +526,13 @@ static err migrate_locked(db *d, db_conn *c)
     return e;
 }
 
+err db_maintain(db *d)
+{
+    err e = ERR_NONE;
+    db_conn *c = d->drv->maintain_sql ? get_conn(d, &e) : NULL;
+    return c ? script(d, c, d->drv->maintain_sql) : e;
+}
+
 static bool has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
 db *db_open(const char *url, err *e)
@@ -549,7 +556,7 @@ db *db_open(const char *url, err *e)
     d->drv = drv;
     pthread_key_create(&d->key, conn_destroy);
     db_conn *c = get_conn(d, e);
-    if (!c || err_failed(*e = migrate_locked(d, c))) {
+    if (!c || err_failed(*e = migrate_locked(d, c)) || err_failed(*e = db_maintain(d))) {
         db_close(d);
         return NULL;
     }

@@ -27,6 +27,9 @@ db *db_open(const char *url, err *e);
 void db_close(db *d);
 db_backend db_backend_of(const db *d);
 
+/* Keeps the planner's statistics current: run at open, and now and then. */
+err db_maintain(db *d);
+
 /* A transaction, or inside one a savepoint, so that calls which need one
  * compose into a larger one. db_end commits (or releases) when e succeeded
  * and rolls back otherwise; it returns the outcome. */

@@ -43,6 +43,9 @@ typedef struct db_driver {
     const char *migrate_lock_sql, *migrate_unlock_sql;
     /* Called once the database is open and migrated. */
     void (*opened)(const char *target);
+    /* Keeps the planner's statistics current (db_maintain); NULL when the
+     * database does it itself (PostgreSQL's autovacuum). */
+    const char *maintain_sql;
 } db_driver;
 
 /* The current row of a statement, as the driver sees it. */

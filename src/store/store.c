@@ -26,6 +26,8 @@ void store_close(store *s)
     free(s);
 }
 
+err store_maintain(store *s) { return db_maintain(s->db); }
+
 typedef struct txn {
     store *s;
     err (*fn)(store *s, void *ctx);

@@ -31,6 +31,10 @@ struct store_event;
 store *store_open(const char *url, err *e);
 void store_close(store *s);
 
+/* Keeps the database's query planning current (statistics, on SQLite; done
+ * at open too): call it now and then, e.g. every few minutes. */
+err store_maintain(store *s);
+
 /* Runs fn in one transaction: committed when it succeeds, rolled back when
  * it fails. Store calls made by fn on this thread join the transaction
  * (nested calls become savepoints). A transaction that fails on a
