@@ -4,12 +4,13 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 BUILD_CLANG ?= build-clang
+BUILD_BENCH ?= build-bench
 JOBS       ?= $(shell nproc)
 # How long `make fuzz` runs each fuzz target (`make test` runs each for
 # LATCHKEY_FUZZ_SECONDS, 20 by default: see tests/fuzz/CMakeLists.txt).
 FUZZ_SECONDS ?= 300
 
-.PHONY: run run-example test build build-asan build-fuzz build-clang fuzz bootstrap bench soak clean
+.PHONY: run run-example test build build-asan build-fuzz build-clang build-bench fuzz bootstrap bench bench-quick bench-scale soak clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -32,6 +33,11 @@ build-fuzz: bootstrap
 build-clang: bootstrap
 	@cmake -S . -B $(BUILD_CLANG) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD_CLANG) -j $(JOBS)
+
+# gcc, Release: the latchkey `make bench` measures (only the server, no tests).
+build-bench: bootstrap
+	@cmake -S . -B $(BUILD_BENCH) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD_BENCH) -j $(JOBS) --target latchkey
 
 # Every fuzz target for FUZZ_SECONDS, one after another; executions in all last.
 fuzz: build-fuzz
@@ -61,10 +67,28 @@ test: build build-asan build-fuzz build-clang
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_CLANG)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_CLANG) $(BUILD_BENCH)
 
-bench: build
-	@bench/run $(BENCH_SECONDS)
+# latchkey (SQLite and PostgreSQL) against nginx serving its response as a
+# static file and against fake-seam-connect, with wrk, in alternating rounds;
+# a table of medians, and the raw output in bench/results/ (bench/bench.mjs).
+# BENCH_SECONDS (10) a run, BENCH_ROUNDS (3), BENCH_WARMUP (2) s a row first.
+bench: build-bench
+	@LATCHKEY_BIN=$(BUILD_BENCH)/latchkey node bench/bench.mjs
+
+# The same in about a minute, to try it: one round of 2 s, no warm-up.
+bench-quick: build-bench
+	@BENCH_SECONDS=2 BENCH_ROUNDS=1 BENCH_WARMUP=0 LATCHKEY_BIN=$(BUILD_BENCH)/latchkey node bench/bench.mjs
+
+# The scale run (bench/scale.mjs): latchkey-scale-seed writes a workspace of
+# 1,000,000 devices, 200,000 connected accounts and 100,000 client sessions
+# (and one of 1,000 devices, the same shape) into SQLite and into a throwaway
+# PostgreSQL; each call is measured on both, with the ratio large/small;
+# the raw output goes to bench/results/scale-<date>.txt. Smaller:
+# `make bench-scale SCALE_DEVICES=20000`; other knobs: node bench/scale.mjs --help.
+bench-scale: build-bench
+	@cmake --build $(BUILD_BENCH) -j $(JOBS) --target latchkey-scale-seed
+	@node bench/scale.mjs --build $(BUILD_BENCH)
 
 # A soak of SOAK_SECONDS: the SDK's workload with hostile clients alongside;
 # fails when a request fails, the server 5xxs or crashes, or RSS grows 5 %.
