@@ -15,6 +15,7 @@
 #include "store/db_driver.h"
 
 typedef struct db_conn {
+    const db_driver *drv; /* pthread key destructors get no other context */
     void *impl;
     int depth;   /* open transactions: 1 the outer one, more are savepoints */
     bool retry;  /* a statement of this transaction hit a serialization failure */
@@ -41,34 +42,30 @@ db_backend db_backend_of(const db *d) { return d->drv->backend; }
 
 /* ---- connections ---- */
 
-/* pthread key destructors get no context: the conn remembers its driver. */
-typedef struct owned_conn {
-    db_conn c;
-    const db_driver *drv;
-} owned_conn;
-
 static void conn_destroy(void *p)
 {
-    owned_conn *o = p;
-    if (o->c.impl)
-        o->drv->disconnect(o->c.impl);
-    free(o);
+    db_conn *c = p;
+    if (c->impl)
+        c->drv->disconnect(c->impl);
+    free(c);
 }
+
+/* This thread's connection state, NULL before its first statement. */
+static db_conn *this_conn(db *d) { return pthread_getspecific(d->key); }
 
 /* This thread's connection, (re)connected when there is none or it was
  * lost while no transaction is open; NULL (and *e) when it cannot be. */
 static db_conn *get_conn(db *d, err *e)
 {
-    owned_conn *o = pthread_getspecific(d->key);
-    if (!o) {
-        if (!(o = calloc(1, sizeof *o))) {
+    db_conn *c = this_conn(d);
+    if (!c) {
+        if (!(c = calloc(1, sizeof *c))) {
             *e = ERR_DB;
             return NULL;
         }
-        o->drv = d->drv;
-        pthread_setspecific(d->key, o);
+        c->drv = d->drv;
+        pthread_setspecific(d->key, c);
     }
-    db_conn *c = &o->c;
     if (c->impl && c->depth == 0 && (c->lost || !d->drv->alive(c->impl))) {
         d->drv->disconnect(c->impl);
         c->impl = NULL;
@@ -137,42 +134,46 @@ err db_query(db *d, const sql_builder *q, db_row_fn fn, void *ctx)
     return run(d, q, fn, ctx, NULL);
 }
 
-static err vexecf(db *d, int64_t *changes, const char *sql, const char *types, va_list ap)
+/* Starts b (in a) as sql with the values described by types. */
+static void build(sql_builder *b, arena *a, const char *sql, const char *types, va_list ap)
+{
+    sql_builder_init(b, a);
+    sql_builder_append(b, sql);
+    sql_builder_vbindf(b, types, ap);
+}
+
+err db_execf(db *d, int64_t *changes, const char *sql, const char *types, ...)
 {
     arena a;
     arena_init(&a);
     sql_builder b;
-    sql_builder_init(&b, &a);
-    sql_builder_append(&b, sql);
-    sql_builder_vbindf(&b, types, ap);
+    va_list ap;
+    va_start(ap, types);
+    build(&b, &a, sql, types, ap);
+    va_end(ap);
     err e = db_exec(d, &b, changes);
     arena_free(&a);
     return e;
 }
 
-err db_execf(db *d, int64_t *changes, const char *sql, const char *types, ...)
-{
-    va_list ap;
-    va_start(ap, types);
-    err e = vexecf(d, changes, sql, types, ap);
-    va_end(ap);
-    return e;
-}
-
 err db_changef(db *d, const db_table *t, const char *sql, const char *types, ...)
 {
-    int64_t changed = 0;
+    arena a;
+    arena_init(&a);
+    sql_builder b;
     va_list ap;
     va_start(ap, types);
-    err e = vexecf(d, &changed, sql, types, ap);
+    build(&b, &a, sql, types, ap);
     va_end(ap);
-    return err_failed(e) ? e : changed ? ERR_NONE : t->not_found;
+    err e = db_change(d, &b, t);
+    arena_free(&a);
+    return e;
 }
 
 const char *db_unique_violation(db *d)
 {
-    owned_conn *o = pthread_getspecific(d->key);
-    return o && o->c.violated[0] ? o->c.violated : NULL;
+    db_conn *c = this_conn(d);
+    return c && c->violated[0] ? c->violated : NULL;
 }
 
 uint64_t db_sql_hash(const char *sql)
@@ -206,8 +207,7 @@ err db_begin(db *d)
 
 err db_end(db *d, err e)
 {
-    owned_conn *o = pthread_getspecific(d->key);
-    db_conn *c = &o->c;
+    db_conn *c = this_conn(d);
     int level = --c->depth;
     if (c->lost) /* nothing to end: the server has rolled it back */
         return err_failed(e) ? e : ERR_LOST;
@@ -237,12 +237,12 @@ err db_transaction(db *d, err (*fn)(void *ctx), void *ctx)
         err e = db_begin(d);
         if (err_failed(e))
             return e;
-        owned_conn *o = pthread_getspecific(d->key);
-        bool outermost = o->c.depth == 1;
+        db_conn *c = this_conn(d);
+        bool outermost = c->depth == 1;
         e = db_end(d, fn(ctx));
         /* Only a transaction that failed runs again: a serialization
          * failure its function handled (in a savepoint) left it whole. */
-        if (!outermost || !err_failed(e) || !o->c.retry || attempt == RETRIES)
+        if (!outermost || !err_failed(e) || !c->retry || attempt == RETRIES)
             return e;
         backoff(attempt);
     }
@@ -569,9 +569,9 @@ void db_close(db *d)
 {
     if (!d)
         return;
-    owned_conn *o = pthread_getspecific(d->key);
-    if (o)
-        conn_destroy(o);
+    db_conn *c = this_conn(d);
+    if (c)
+        conn_destroy(c);
     pthread_setspecific(d->key, NULL);
     pthread_key_delete(d->key);
     free(d->target);
