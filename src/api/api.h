@@ -70,7 +70,9 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
 bool api_wait_over(const api_server *srv, const api_wait *w);
 /* The answer of a parked request: the attempt as it is now. */
 void api_wait_answer(const api_server *srv, arena *a, const api_wait *w, api_response *res);
-/* Blocks until some action attempt may have finished, or until deadline_ms. */
+/* Blocks until some action attempt may have finished, or until deadline_ms.
+ * A finish that comes between api_wait_over and this call is not seen:
+ * callers look again after a short deadline (the HTTP layer: 200 ms). */
 void api_wait_progress(const api_server *srv, int64_t deadline_ms);
 
 #endif
