@@ -38,6 +38,8 @@ static const option_def OPTIONS[] = {
      "seconds a client session lives when created without expires_at (86400)"},
     {"--action-delay-ms", "LATCHKEY_ACTION_DELAY_MS", OPT_UINT, OFF(action_delay_ms),
      "milliseconds a device takes to act on a lock or unlock (300)"},
+    {"--cache-mib", "LATCHKEY_CACHE_MIB", OPT_UINT, OFF(cache_mib),
+     "MiB of memory for answers of read-only calls, kept until their workspace changes; 0: none (32)"},
     {"--name", "LATCHKEY_NAME", OPT_STR, OFF(name), "name (workspace create, api-key create)"},
     {"--workspace", "LATCHKEY_WORKSPACE", OPT_STR, OFF(workspace_id), "workspace id (api-key create)"},
     {"--sandbox", "LATCHKEY_SANDBOX", OPT_BOOL, OFF(sandbox), "make a sandbox workspace"},
@@ -81,6 +83,7 @@ bool config_load(config *cfg, int argc, char **argv, int first, char *why, size_
         .threads = (unsigned)(cores > 0 && cores * 4 > 16 ? cores * 4 : 16),
         .connection_limit = 10000,
         .timeout_seconds = 10,
+        .cache_mib = 32,
         .client_session_lifetime_seconds = 86400,
         .action_delay_ms = 300,
     };
@@ -121,6 +124,10 @@ bool config_load(config *cfg, int argc, char **argv, int first, char *why, size_
     }
     if (cfg->threads == 0 || cfg->threads > 256) {
         snprintf(why, whylen, "threads must be between 1 and 256");
+        return false;
+    }
+    if (cfg->cache_mib > 65536) {
+        snprintf(why, whylen, "cache-mib must be at most 65536");
         return false;
     }
     return true;

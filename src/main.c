@@ -14,6 +14,7 @@
 
 #include "admin.h"
 #include "api/api.h"
+#include "api/cache.h"
 #include "api/router.h"
 #include "auth/secret.h"
 #include "config.h"
@@ -236,6 +237,7 @@ static int cmd_serve(app *ap)
         .client_session_lifetime_ms = (int64_t)cfg->client_session_lifetime_seconds * 1000,
         .actions = actions,
         .action_delay_ms = cfg->action_delay_ms,
+        .cache = answer_cache_new((size_t)cfg->cache_mib << 20),
     };
     http_config hc = {
         .host = cfg->host,
@@ -256,6 +258,7 @@ static int cmd_serve(app *ap)
     http_server *http = http_start(&hc, &api, why, sizeof why);
     if (!http) {
         action_worker_stop(actions);
+        answer_cache_free(api.cache);
         return fail("serve", why);
     }
     fprintf(stderr, "latchkey: listening on http://%s:%u (public URL %s)\n", cfg->host,
@@ -265,6 +268,7 @@ static int cmd_serve(app *ap)
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_stop(http, 10000);
     action_worker_stop(actions); /* attempts still pending stay in the store */
+    answer_cache_free(api.cache);
     fprintf(stderr, "latchkey: stopped\n");
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/cache.h"
 #include "api/handler.h"
 #include "api/params.h"
 #include "api/respond.h"
@@ -146,6 +147,103 @@ static err check_credential(const route *r, const auth_ctx *auth, arena *a)
                                   r->path));
 }
 
+/* What serving a request needs, through a read snapshot when its route
+ * only reads. */
+typedef struct serving {
+    const route *r;
+    const api_request *req;
+    api_call *c;
+    auth_ctx *auth;    /* c->auth, to fill */
+    json_t *body;      /* the parsed JSON body, if any */
+    int64_t generation; /* of the workspace, on the snapshot the answer was read on */
+} serving;
+
+/* Authenticates, reads the parameters and runs the handler; an error
+ * before the parameters were read leaves c->p NULL. */
+static err serve(store *s, void *ctx)
+{
+    serving *sv = ctx;
+    api_call *c = sv->c;
+    const route *r = sv->r;
+    const api_request *req = sv->req;
+    err e = ERR_NONE;
+    if (r->creds) {
+        e = auth_resolve(s, &c->srv->keys, req->a, &req->creds, c->now, sv->auth);
+        if (!err_failed(e))
+            e = check_credential(r, c->auth, req->a);
+        if (err_failed(e))
+            return e;
+    }
+    c->p = r->page ? read_page_params(req, &e) : read_params(req, &sv->body, &e);
+    if (!c->p)
+        return e;
+    e = r->handler(c);
+    /* A handler that succeeded must have checked its parameters. */
+    if (!err_failed(e) && !r->page && err_failed(params_check(c->p))) {
+        fprintf(stderr, "latchkey: %s did not check its parameters\n", r->path);
+        e = err_make(ERR_INTERNAL, "internal_error", "Parameters were not checked.");
+    }
+    if (!err_failed(e) && r->reads && c->srv->cache)
+        e = store_workspace_generation(s, c->auth->workspace_id, &sv->generation);
+    return e;
+}
+
+/* The name of a read-only request's answer: everything in the request the
+ * answer depends on (the credential headers decide who asks). */
+static void answer_name(const api_server *srv, const api_request *req, const route *r,
+                        unsigned char key[TOKEN_DIGEST_LEN])
+{
+    const auth_headers *h = &req->creds;
+    const char *fixed[] = {req->method, r->path, h->authorization, h->client_session_token,
+                           h->seam_client_session_token, h->publishable_key,
+                           h->user_identifier_key, req->content_type};
+    enum { FIXED = sizeof fixed / sizeof *fixed };
+    size_t n = FIXED + 2 * req->nquery + 1;
+    token_part *parts = arena_alloc(req->a, n * sizeof *parts), *p = parts;
+    for (size_t i = 0; i < FIXED; i++, p++)
+        *p = (token_part){fixed[i], fixed[i] ? strlen(fixed[i]) : 0};
+    for (size_t i = 0; i < req->nquery; i++) {
+        *p++ = (token_part){req->query[i].key, strlen(req->query[i].key)};
+        *p++ = (token_part){req->query[i].value, strlen(req->query[i].value)};
+    }
+    *p = (token_part){req->body ? req->body : "", req->body ? req->body_len : 0};
+    token_digest(&srv->keys, parts, n, key);
+}
+
+/* The kept answer named key, when its workspace has not changed since it
+ * was read and the credential that asked has not expired. */
+static bool answer_kept(const api_server *srv, const unsigned char *key, int64_t now,
+                        api_response *res)
+{
+    answer a;
+    if (!answer_cache_get(srv->cache, key, &a))
+        return false;
+    int64_t generation;
+    if (a.expires_at <= now ||
+        err_failed(store_workspace_generation(srv->store, a.workspace_id, &generation)) ||
+        generation != a.generation) {
+        free(a.body);
+        return false;
+    }
+    res->status = 200;
+    res->content_type = RESPOND_JSON_TYPE;
+    res->body = a.body;
+    res->body_len = a.body_len;
+    return true;
+}
+
+static void keep_answer(const api_server *srv, const unsigned char *key, const auth_ctx *auth,
+                        int64_t generation, const api_response *res)
+{
+    answer a = {.generation = generation,
+                .expires_at = auth->kind == CRED_CLIENT_SESSION ? auth->session->expires_at
+                                                                 : INT64_MAX,
+                .body = res->body, .body_len = res->body_len};
+    if (snprintf(a.workspace_id, sizeof a.workspace_id, "%s", auth->workspace_id) <
+        (int)sizeof a.workspace_id)
+        answer_cache_put(srv->cache, key, &a);
+}
+
 void api_handle(const api_server *srv, const api_request *req, api_response *res)
 {
     memset(res, 0, sizeof *res);
@@ -171,29 +269,18 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
                                     arena_sprintf(req->a, "%s takes %s.", r->path, allow)), NULL);
         return;
     }
-    api_call c = {.srv = srv, .a = req->a, .method = req->method, .path = r->path,
-                  .now = time_now_ms()};
     auth_ctx auth = {0};
-    if (r->creds) {
-        e = auth_resolve(srv->store, &srv->keys, req->a, &req->creds, c.now, &auth);
-        if (!err_failed(e))
-            e = check_credential(r, &auth, req->a);
-        if (err_failed(e)) {
-            respond_error(res, e, NULL);
+    api_call c = {.srv = srv, .a = req->a, .method = req->method, .path = r->path,
+                  .now = time_now_ms(), .auth = &auth};
+    const bool cached = r->reads && srv->cache;
+    unsigned char key[TOKEN_DIGEST_LEN];
+    if (cached) {
+        answer_name(srv, req, r, key);
+        if (answer_kept(srv, key, c.now, res))
             return;
-        }
     }
-    c.auth = &auth;
-    json_t *body = NULL;
-    c.p = r->page ? read_page_params(req, &e) : read_params(req, &body, &e);
-    if (c.p) {
-        e = r->handler(&c);
-        /* A handler that succeeded must have checked its parameters. */
-        if (!err_failed(e) && !r->page && err_failed(params_check(c.p))) {
-            fprintf(stderr, "latchkey: %s did not check its parameters\n", r->path);
-            e = err_make(ERR_INTERNAL, "internal_error", "Parameters were not checked.");
-        }
-    }
+    serving sv = {.r = r, .req = req, .c = &c, .auth = &auth};
+    e = r->reads ? store_read(srv->store, serve, &sv) : serve(srv->store, &sv);
     if (err_failed(e)) {
         json_decref(c.out);
         respond_error(res, e, c.p);
@@ -205,8 +292,10 @@ void api_handle(const api_server *srv, const api_request *req, api_response *res
         json_t *out = c.out ? c.out : json_object();
         json_object_set_new(out, "ok", json_true());
         respond_json(res, 200, out);
+        if (cached && res->status == 200)
+            keep_answer(srv, key, &auth, sv.generation, res);
     }
     if (c.p)
         params_free(c.p);
-    json_decref(body);
+    json_decref(sv.body);
 }

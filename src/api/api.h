@@ -13,6 +13,7 @@
 #include "store/store.h"
 
 struct action_worker;
+struct answer_cache;
 
 /* Long-lived state shared by every request. */
 typedef struct api_server {
@@ -22,6 +23,7 @@ typedef struct api_server {
     int64_t client_session_lifetime_ms;
     struct action_worker *actions;   /* completes action attempts */
     int64_t action_delay_ms;         /* how long after creation an attempt is due */
+    struct answer_cache *cache;      /* answers of read-only routes; NULL: none */
 } api_server;
 
 typedef struct api_kv {

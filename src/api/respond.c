@@ -17,7 +17,7 @@ void respond_header(api_response *res, const char *name, const char *value)
 void respond_json(api_response *res, int status, json_t *body)
 {
     res->status = status;
-    res->content_type = "application/json; charset=utf-8";
+    res->content_type = RESPOND_JSON_TYPE;
     res->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!res->body) { /* a text that is not UTF-8 got past the checks: still the error shape */

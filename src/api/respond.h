@@ -10,6 +10,8 @@
 #include "api/params.h"
 
 void respond_header(api_response *res, const char *name, const char *value);
+#define RESPOND_JSON_TYPE "application/json; charset=utf-8"
+
 /* Serialises body (and releases it); a body that cannot be written becomes
  * a 500 in the error shape. */
 void respond_json(api_response *res, int status, json_t *body);

@@ -19,6 +19,7 @@ typedef struct route {
     unsigned creds; /* cred_kind bits; 0: no credential needed */
     api_handler handler;
     bool page;      /* answers HTML; takes query and form fields, ignores others */
+    bool reads;     /* changes nothing: runs on one snapshot, its answers are cached */
 } route;
 
 const route *router_find(const char *path);

@@ -2,6 +2,7 @@
 #include "auth/tokens.h"
 
 #include <sodium.h>
+#include <stdint.h>
 #include <string.h>
 
 static const char BASE62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -89,6 +90,24 @@ void token_hash(const token_keys *k, const char *token, char out[TOKEN_HASH_HEX_
     crypto_generichash(h, sizeof h, (const unsigned char *)token, strlen(token), k->hash_key,
                        sizeof k->hash_key);
     sodium_bin2hex(out, TOKEN_HASH_HEX_LEN, h, sizeof h);
+}
+
+void token_digest(const token_keys *k, const token_part *parts, size_t n,
+                  unsigned char out[TOKEN_DIGEST_LEN])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, k->hash_key, sizeof k->hash_key, TOKEN_DIGEST_LEN);
+    for (size_t i = 0; i < n; i++) {
+        /* the length, or all ones for NULL, then the text */
+        uint64_t len = parts[i].text ? (uint64_t)parts[i].len : UINT64_MAX;
+        unsigned char prefix[8];
+        for (int b = 0; b < 8; b++)
+            prefix[b] = (unsigned char)(len >> (8 * b));
+        crypto_generichash_update(&st, prefix, sizeof prefix);
+        if (parts[i].text)
+            crypto_generichash_update(&st, (const unsigned char *)parts[i].text, parts[i].len);
+    }
+    crypto_generichash_final(&st, out, TOKEN_DIGEST_LEN);
 }
 
 char *token_seal(arena *a, const token_keys *k, const char *token)

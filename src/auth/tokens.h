@@ -43,6 +43,17 @@ char *token_new_url_secret(arena *a);
 token_kind token_classify(const char *token);
 
 void token_hash(const token_keys *k, const char *token, char out[TOKEN_HASH_HEX_LEN]);
+/* A keyed BLAKE2b digest of several texts, each with its length, so that
+ * no two different lists give the same input: how a request that carries a
+ * credential is named without keeping the credential. A NULL text differs
+ * from "". */
+enum { TOKEN_DIGEST_LEN = 32 };
+typedef struct token_part {
+    const char *text;
+    size_t len;
+} token_part;
+void token_digest(const token_keys *k, const token_part *parts, size_t n,
+                  unsigned char out[TOKEN_DIGEST_LEN]);
 /* base64url(nonce || secretbox(token)); token_unseal returns NULL when the
  * text was not sealed with these keys. */
 char *token_seal(arena *a, const token_keys *k, const char *token);

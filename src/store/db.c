@@ -40,6 +40,12 @@ enum { RETRIES = 40 };
 
 db_backend db_backend_of(const db *d) { return d->drv->backend; }
 
+bool db_in_transaction(db *d)
+{
+    const db_conn *c = pthread_getspecific(d->key);
+    return c && c->depth > 0;
+}
+
 /* ---- connections ---- */
 
 static void conn_destroy(void *p)
@@ -188,7 +194,8 @@ uint64_t db_sql_hash(const char *sql)
 
 static err script(db *d, db_conn *c, const char *sql) { return status_err(c, d->drv->script(c->impl, sql)); }
 
-err db_begin(db *d)
+/* A transaction started by begin_sql, or inside one a savepoint. */
+static err begin(db *d, const char *begin_sql)
 {
     err e = ERR_NONE;
     db_conn *c = get_conn(d, &e);
@@ -199,11 +206,13 @@ err db_begin(db *d)
         c->retry = false;
     else
         snprintf(sql, sizeof sql, "SAVEPOINT sp%d", c->depth);
-    if (err_failed(e = script(d, c, c->depth ? sql : d->drv->begin_sql)))
+    if (err_failed(e = script(d, c, c->depth ? sql : begin_sql)))
         return e;
     c->depth++;
     return ERR_NONE;
 }
+
+err db_begin(db *d) { return begin(d, d->drv->begin_sql); }
 
 err db_end(db *d, err e)
 {
@@ -229,6 +238,12 @@ static void backoff(int attempt)
     long cap = 1L << (attempt < 6 ? attempt : 6);
     struct timespec ts = {0, (random() % cap + 1) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+err db_read(db *d, err (*fn)(void *ctx), void *ctx)
+{
+    err e = begin(d, d->drv->begin_read_sql);
+    return err_failed(e) ? e : db_end(d, fn(ctx));
 }
 
 err db_transaction(db *d, err (*fn)(void *ctx), void *ctx)

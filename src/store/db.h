@@ -26,6 +26,8 @@ typedef enum db_backend { DB_SQLITE, DB_POSTGRES } db_backend;
 db *db_open(const char *url, err *e);
 void db_close(db *d);
 db_backend db_backend_of(const db *d);
+/* Whether this thread is inside a transaction of d. */
+bool db_in_transaction(db *d);
 
 /* Keeps the planner's statistics current: run at open, and now and then. */
 err db_maintain(db *d);
@@ -35,6 +37,9 @@ err db_maintain(db *d);
  * and rolls back otherwise; it returns the outcome. */
 err db_begin(db *d);
 err db_end(db *d, err e);
+/* fn in one read-only snapshot: every statement it runs sees the database
+ * as of its first one (inside a transaction: a savepoint of it). */
+err db_read(db *d, err (*fn)(void *ctx), void *ctx);
 /* db_begin, fn, db_end; the outermost transaction is run again (a few
  * times, after a short random pause) when a statement in it hit a
  * serialization failure or deadlock. */

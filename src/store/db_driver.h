@@ -21,7 +21,8 @@ enum { DB_NAME_MAX = 64 };
 
 typedef struct db_driver {
     db_backend backend;
-    const char *begin_sql; /* starts a transaction */
+    const char *begin_sql;      /* starts a transaction */
+    const char *begin_read_sql; /* starts a read-only transaction on one snapshot */
     /* NULL (and why filled in) when it cannot connect. */
     void *(*connect)(const char *target, char *why, size_t whylen);
     void (*disconnect)(void *conn);

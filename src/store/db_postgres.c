@@ -297,6 +297,7 @@ static bool col_bool(const db_row *r, int col)
 const db_driver db_postgres_driver = {
     .backend = DB_POSTGRES,
     .begin_sql = "BEGIN",
+    .begin_read_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
     .connect = connect_db,
     .disconnect = disconnect,
     .alive = alive,

@@ -246,6 +246,7 @@ static void make_private(const char *path)
 const db_driver db_sqlite_driver = {
     .backend = DB_SQLITE,
     .begin_sql = "BEGIN IMMEDIATE",
+    .begin_read_sql = "BEGIN DEFERRED",
     .connect = connect_db,
     .disconnect = disconnect,
     .alive = alive,

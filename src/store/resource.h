@@ -7,9 +7,17 @@
 #include "store/db.h"
 #include "store/store.h"
 
+typedef struct store_generations store_generations;
+
 struct store {
     db *db;
+    store_generations *generations; /* reads shared by concurrent callers */
 };
+
+/* ---- workspace generations (generations.c) ---- */
+
+store_generations *store_generations_new(void);
+void store_generations_free(store_generations *g);
 
 /* ---- scope (scope.c) ---- */
 

@@ -11,7 +11,13 @@ store *store_open(const char *url, err *e)
         *e = err_make(ERR_INTERNAL, "internal_error", "Out of memory.");
         return NULL;
     }
+    if (!(s->generations = store_generations_new())) {
+        free(s);
+        *e = err_make(ERR_INTERNAL, "internal_error", "Out of memory.");
+        return NULL;
+    }
     if (!(s->db = db_open(url, e))) {
+        store_generations_free(s->generations);
         free(s);
         return NULL;
     }
@@ -23,6 +29,7 @@ void store_close(store *s)
     if (!s)
         return;
     db_close(s->db);
+    store_generations_free(s->generations);
     free(s);
 }
 
@@ -44,6 +51,12 @@ err store_transaction(store *s, err (*fn)(store *s, void *ctx), void *ctx)
 {
     txn t = {s, fn, ctx};
     return db_transaction(s->db, run_txn, &t);
+}
+
+err store_read(store *s, err (*fn)(store *s, void *ctx), void *ctx)
+{
+    txn t = {s, fn, ctx};
+    return db_read(s->db, run_txn, &t);
 }
 
 err store_get(store *s, arena *a, const db_table *t, const char *id_column, const char *id,

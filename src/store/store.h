@@ -42,6 +42,19 @@ err store_maintain(store *s);
  * have no effect outside the store. */
 err store_transaction(store *s, err (*fn)(store *s, void *ctx), void *ctx);
 
+/* Runs fn read-only on one snapshot of the database: everything it reads,
+ * through any store call on this thread, is as of one moment. */
+err store_read(store *s, err (*fn)(store *s, void *ctx), void *ctx);
+
+/* The workspace's generation: a number that changes with every committed
+ * change to anything of the workspace, by any process or node. The same
+ * number read at two moments means nothing of the workspace changed in
+ * between. Inside store_read it is the snapshot's; outside a transaction it
+ * is read by a statement that starts after this call began (on PostgreSQL
+ * concurrent callers share that statement), so it reflects every change
+ * committed before the call. */
+err store_workspace_generation(store *s, const char *workspace_id, int64_t *gen);
+
 /* Whether e is a not-found answer rather than a failure. */
 static inline bool store_not_found(err e) { return e.kind == ERR_NOT_FOUND; }
 
