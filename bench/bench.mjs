@@ -1,7 +1,9 @@
 // The benchmark (`make bench`): latchkey against fixed references, with wrk
 // on loopback. Starts, each on a free port:
 //   - latchkey `serve --seed` on SQLite (its own data dir);
-//   - latchkey `serve --seed` on a throwaway PostgreSQL (scripts/pg-test-cluster);
+//   - latchkey `serve --seed` on a throwaway PostgreSQL (scripts/pg-test-cluster
+//     --durable: fsync on, as PostgreSQL is by default, so that a write
+//     answered is on disk);
 //   - nginx serving latchkey's exact response bytes of `POST /devices/list`
 //     as a static file: the ceiling for that response on this machine;
 //   - @seamapi/fake-seam-connect --seed (npm), Seam's own fake.
@@ -243,7 +245,7 @@ async function startLatchkey(key, name, dir, database) {
 /** A throwaway cluster (stopped with this process at the latest: --owner), a database, latchkey on it. */
 async function startLatchkeyOnPostgres(dir) {
   const cluster = path.join(dir, 'pg')
-  execFileSync(PG_CLUSTER, ['start', cluster, '--owner', String(process.pid)], { stdio: ['ignore', 'ignore', 'inherit'] })
+  execFileSync(PG_CLUSTER, ['start', cluster, '--owner', String(process.pid), '--durable'], { stdio: ['ignore', 'ignore', 'inherit'] })
   cleanups.push(() => execFileSync(PG_CLUSTER, ['stop', cluster], { stdio: 'inherit' }))
   execFileSync(PG_CLUSTER, ['createdb', cluster, 'bench'], { stdio: ['ignore', 'ignore', 'inherit'] })
   const port = fs.readFileSync(path.join(cluster, 'port'), 'utf8').trim()

@@ -18,6 +18,7 @@ typedef struct db_conn {
     const db_driver *drv; /* pthread key destructors get no other context */
     void *impl;
     int depth;   /* open transactions: 1 the outer one, more are savepoints */
+    bool writing; /* the outer transaction is a write transaction */
     bool retry;  /* a statement of this transaction hit a serialization failure */
     bool lost;   /* the connection is gone: reconnect once no transaction is open */
     char violated[DB_NAME_MAX]; /* of the last statement that failed on one */
@@ -194,40 +195,65 @@ uint64_t db_sql_hash(const char *sql)
 
 static err script(db *d, db_conn *c, const char *sql) { return status_err(c, d->drv->script(c->impl, sql)); }
 
-/* A transaction started by begin_sql, or inside one a savepoint. */
-static err begin(db *d, const char *begin_sql)
+/* Ends the driver's part of an outer write transaction. */
+static err write_end(db *d, db_conn *c)
+{
+    if (!c->writing)
+        return ERR_NONE;
+    c->writing = false;
+    return d->drv->write_end ? status_err(c, d->drv->write_end(c->impl)) : ERR_NONE;
+}
+
+/* A transaction (a write transaction when write), or inside one a
+ * savepoint. */
+static err begin(db *d, bool write)
 {
     err e = ERR_NONE;
     db_conn *c = get_conn(d, &e);
     if (!c)
         return e;
     char sql[32];
-    if (c->depth == 0)
+    if (c->depth == 0) {
         c->retry = false;
-    else
+        c->writing = write;
+        if (write && d->drv->write_begin)
+            d->drv->write_begin(c->impl);
+    } else {
         snprintf(sql, sizeof sql, "SAVEPOINT sp%d", c->depth);
-    if (err_failed(e = script(d, c, c->depth ? sql : begin_sql)))
+    }
+    const char *outer = write ? d->drv->begin_sql : d->drv->begin_read_sql;
+    if (err_failed(e = script(d, c, c->depth ? sql : outer))) {
+        if (c->depth == 0)
+            write_end(d, c);
         return e;
+    }
     c->depth++;
     return ERR_NONE;
 }
 
-err db_begin(db *d) { return begin(d, d->drv->begin_sql); }
+err db_begin(db *d) { return begin(d, true); }
 
 err db_end(db *d, err e)
 {
     db_conn *c = this_conn(d);
     int level = --c->depth;
-    if (c->lost) /* nothing to end: the server has rolled it back */
+    if (c->lost) { /* nothing to end: the server has rolled it back */
+        c->writing = false;
         return err_failed(e) ? e : ERR_LOST;
+    }
     char done[48], undo[64];
     snprintf(done, sizeof done, level ? "RELEASE SAVEPOINT sp%d" : "COMMIT", level);
     snprintf(undo, sizeof undo, level ? "ROLLBACK TO SAVEPOINT sp%d; RELEASE SAVEPOINT sp%d" : "ROLLBACK",
              level, level);
-    if (!err_failed(e) && !err_failed(e = script(d, c, done)))
-        return ERR_NONE;
-    if (!c->lost)
+    if (!err_failed(e))
+        e = script(d, c, done);
+    if (err_failed(e) && !c->lost)
         d->drv->script(c->impl, undo);
+    if (level == 0) {
+        err ended = write_end(d, c);
+        if (!err_failed(e))
+            e = ended;
+    }
     return e;
 }
 
@@ -242,7 +268,7 @@ static void backoff(int attempt)
 
 err db_read(db *d, err (*fn)(void *ctx), void *ctx)
 {
-    err e = begin(d, d->drv->begin_read_sql);
+    err e = begin(d, false);
     return err_failed(e) ? e : db_end(d, fn(ctx));
 }
 

@@ -30,6 +30,11 @@ typedef struct db_driver {
     bool (*alive)(void *conn);
     db_status (*run)(void *conn, const sql_builder *q, db_row_fn fn, void *ctx,
                      int64_t *changes, char constraint[DB_NAME_MAX]);
+    /* Around the outermost write transaction (NULL: nothing to do):
+     * write_begin before its BEGIN, write_end after its COMMIT or ROLLBACK,
+     * which returns DB_DONE once what it committed is durable. */
+    void (*write_begin)(void *conn);
+    db_status (*write_end)(void *conn);
     /* Statements separated by ';', no parameters, no rows. */
     db_status (*script)(void *conn, const char *sql);
     bool (*col_null)(const db_row *r, int col);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "store/db_driver.h"
+#include "store/db_sqlite_file.h"
 
 enum { STMT_CACHE_SIZE = 96 };
 
@@ -22,6 +23,9 @@ typedef struct conn {
     sqlite3 *db;
     cached_stmt cache[STMT_CACHE_SIZE];
     size_t next_evict;
+    sqlite_file *file;   /* what the process's connections to the file share */
+    bool writing;        /* holds the file's writer lock */
+    bool committed;      /* committed since the WAL was last synced for it */
 } conn;
 
 static void log_error(sqlite3 *h, int rc)
@@ -49,6 +53,51 @@ static void configure_once(void)
     sqlite3_initialize();
 }
 
+/* Before each commit (sqlite3_commit_hook): the WAL will need syncing for
+ * it once the transaction is over. */
+static int on_commit(void *p)
+{
+    ((conn *)p)->committed = true;
+    return 0;
+}
+
+/* Waits, outside the writer lock, for the last commit to be on disk. */
+static db_status settle(conn *c)
+{
+    if (!c->committed)
+        return DB_DONE;
+    c->committed = false;
+    int rc = sqlite_file_sync(c->file, c->db);
+    if (rc == SQLITE_OK)
+        return DB_DONE;
+    log_error(c->db, rc);
+    return DB_FAILED;
+}
+
+/* A statement outside a transaction that wrote: settled at once. */
+static db_status settle_autocommit(conn *c, db_status st)
+{
+    if (c->writing || !sqlite3_get_autocommit(c->db))
+        return st;
+    db_status settled = settle(c);
+    return st == DB_DONE ? settled : st;
+}
+
+static void write_begin(void *p)
+{
+    conn *c = p;
+    sqlite_file_write_lock(c->file);
+    c->writing = true;
+}
+
+static db_status write_end(void *p)
+{
+    conn *c = p;
+    c->writing = false;
+    sqlite_file_write_unlock(c->file);
+    return settle(c);
+}
+
 static void *connect_db(const char *path, char *why, size_t whylen)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -61,8 +110,11 @@ static void *connect_db(const char *path, char *why, size_t whylen)
     int rc = sqlite3_open_v2(path, &c->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
+    if (rc == SQLITE_OK && !(c->file = sqlite_file_of(path)))
+        rc = SQLITE_NOMEM;
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(c->db, 5000);
+        sqlite3_commit_hook(c->db, on_commit, c);
         /* journal_size_limit: a WAL that grew during a burst of writes is
          * cut back to 64 MiB once a checkpoint has emptied it. */
         rc = sqlite3_exec(c->db,
@@ -197,9 +249,9 @@ static db_status run(void *p, const sql_builder *q, db_row_fn fn, void *ctx, int
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
-        return status_of(c, rc, constraint);
+        return settle_autocommit(c, status_of(c, rc, constraint));
     *changes = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes(c->db);
-    return DB_DONE;
+    return settle_autocommit(c, DB_DONE);
 }
 
 static db_status script(void *p, const char *sql)
@@ -209,7 +261,7 @@ static db_status script(void *p, const char *sql)
     int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
     sqlite3_free(msg);
     char ignored[DB_NAME_MAX];
-    return rc == SQLITE_OK ? DB_DONE : status_of(c, rc, ignored);
+    return settle_autocommit(c, rc == SQLITE_OK ? DB_DONE : status_of(c, rc, ignored));
 }
 
 #define STMT(r) ((sqlite3_stmt *)(r)->impl)
@@ -252,6 +304,8 @@ const db_driver db_sqlite_driver = {
     .alive = alive,
     .run = run,
     .script = script,
+    .write_begin = write_begin,
+    .write_end = write_end,
     .col_null = col_null,
     .col_text = col_text,
     .col_int = col_int,

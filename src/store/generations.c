@@ -11,43 +11,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/shared_run.h"
 #include "store/resource.h"
 
 enum { SHARED_READS = 64, WORKSPACE_ID_MAX = 64 };
 
-/* The reads of one workspace: how many have started and finished, and the
- * last one's answer. */
+/* The shared reads of one workspace, and the last one's answer. */
 typedef struct shared_read {
+    shared_run run;
     char workspace_id[WORKSPACE_ID_MAX];
-    uint64_t started, finished;
-    bool reading;
-    int waiting;
     err e;
     int64_t gen;
 } shared_read;
 
 struct store_generations {
-    pthread_mutex_t lock;
-    pthread_cond_t done;
     shared_read reads[SHARED_READS];
 };
 
 store_generations *store_generations_new(void)
 {
     store_generations *g = calloc(1, sizeof *g);
-    if (g) {
-        pthread_mutex_init(&g->lock, NULL);
-        pthread_cond_init(&g->done, NULL);
-    }
+    for (size_t i = 0; g && i < SHARED_READS; i++)
+        shared_run_init(&g->reads[i].run);
     return g;
 }
 
 void store_generations_free(store_generations *g)
 {
-    if (!g)
-        return;
-    pthread_mutex_destroy(&g->lock);
-    pthread_cond_destroy(&g->done);
+    for (size_t i = 0; g && i < SHARED_READS; i++)
+        shared_run_destroy(&g->reads[i].run);
     free(g);
 }
 
@@ -74,53 +66,47 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-/* The shared read of workspace_id, claimed when its place is free; NULL
- * when another workspace's readers hold the place. Called locked. */
-static shared_read *place_of(store_generations *g, const char *workspace_id)
+/* One read, and what it found. */
+typedef struct reading {
+    store *s;
+    shared_read *r;
+    err e;
+    int64_t gen;
+} reading;
+
+static void read_once(void *p)
 {
-    shared_read *r = &g->reads[fnv1a(workspace_id) % SHARED_READS];
-    if (strcmp(r->workspace_id, workspace_id) == 0)
-        return r;
-    if (r->reading || r->waiting)
-        return NULL;
-    memset(r, 0, sizeof *r);
-    strcpy(r->workspace_id, workspace_id);
-    return r;
+    reading *x = p;
+    x->e = read_generation(x->s, x->r->workspace_id, &x->gen);
+}
+
+static void publish(void *p)
+{
+    reading *x = p;
+    x->r->e = x->e;
+    x->r->gen = x->gen;
 }
 
 static err shared_generation(store *s, const char *workspace_id, int64_t *gen)
 {
-    store_generations *g = s->generations;
-    pthread_mutex_lock(&g->lock);
-    shared_read *r = place_of(g, workspace_id);
-    if (!r) {
-        pthread_mutex_unlock(&g->lock);
+    shared_read *r = &s->generations->reads[fnv1a(workspace_id) % SHARED_READS];
+    pthread_mutex_lock(&r->run.lock);
+    /* The place is this workspace's, or free to become it; otherwise
+     * another workspace's readers hold it, and this caller reads alone. */
+    bool mine = strcmp(r->workspace_id, workspace_id) == 0;
+    if (!mine && !r->run.running && !r->run.waiting) {
+        strcpy(r->workspace_id, workspace_id);
+        mine = true;
+    }
+    if (!mine) {
+        pthread_mutex_unlock(&r->run.lock);
         return read_generation(s, workspace_id, gen);
     }
-    /* A read numbered `need` or later starts after this call began. */
-    const uint64_t need = r->started + 1;
-    r->waiting++;
-    while (r->finished < need) {
-        if (r->reading) {
-            pthread_cond_wait(&g->done, &g->lock);
-            continue;
-        }
-        r->reading = true;
-        const uint64_t mine = ++r->started;
-        pthread_mutex_unlock(&g->lock);
-        int64_t value;
-        err e = read_generation(s, workspace_id, &value);
-        pthread_mutex_lock(&g->lock);
-        r->reading = false;
-        r->finished = mine;
-        r->e = e;
-        r->gen = value;
-        pthread_cond_broadcast(&g->done);
-    }
+    reading x = {.s = s, .r = r};
+    shared_run_wait(&r->run, read_once, publish, &x);
     err e = r->e;
     *gen = r->gen;
-    r->waiting--;
-    pthread_mutex_unlock(&g->lock);
+    pthread_mutex_unlock(&r->run.lock);
     return e;
 }
 
