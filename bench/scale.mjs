@@ -7,6 +7,9 @@
 // through all devices and all client sessions. Prints a table with the
 // ratio large/small and the database and WAL sizes; the whole output goes to
 // bench/results/scale-<date>.txt. Everything it starts is stopped on exit.
+// latchkey runs with --cache-mib 0: the same call made again and again would
+// otherwise be answered from memory, and this run is about the database's
+// cost as the workspace grows.
 //
 //   node bench/scale.mjs [--build DIR] [--devices N] [--accounts A] [--sessions S]
 //                        [--small-devices N] [--backends sqlite,postgres]
@@ -164,7 +167,7 @@ async function startServer(dataDir, database, env, log) {
   const port = await freePort()
   const logFd = fs.openSync(log, 'a')
   const child = spawn(LATCHKEY, ['serve', '--data-dir', dataDir, '--database', database,
-    '--port', String(port), '--timeout', '300'], { env, stdio: ['ignore', logFd, logFd] })
+    '--port', String(port), '--timeout', '300', '--cache-mib', '0'], { env, stdio: ['ignore', logFd, logFd] })
   fs.closeSync(logFd)
   servers.add(child)
   child.on('exit', () => servers.delete(child))

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/ids.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 
 typedef struct request_state request_state;
@@ -58,6 +60,7 @@ struct http_server {
     parked *parked;
     pthread_t waker;
     bool stopping;
+    bool log_batched; /* log_start succeeded: log_stop in server_free */
 };
 
 struct request_state {
@@ -73,6 +76,7 @@ struct request_state {
     size_t discarded;             /* body bytes read past the limit and dropped */
     bool body_follows;
     size_t uri_size;              /* of the request line's URI, as sent */
+    char *query;                  /* the URL's query as sent (after '?'), or NULL */
     int query_refused;            /* 414: URL too long; 400: too many parameters */
     const char *method, *path; /* for the log line */
     int status;
@@ -121,22 +125,29 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
     return (size_t)(w - s);
 }
 
-typedef struct query_collector {
-    arena *a;
-    api_kv *kv;
-    size_t n, cap;
-} query_collector;
-
-static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+/* The query's parameters, split and decoded as libmicrohttpd does
+ * (MHD_parse_arguments_): at each '&', then at the first '=' (none: the
+ * value is empty), each side through unescape; empty ones ("a&&b") kept,
+ * an empty last one ("a&") not. The query is cut up in place. */
+static api_kv *parse_query(arena *a, char *query, size_t *n)
 {
-    (void)kind;
-    query_collector *q = cls;
-    q->kv = arena_grow(q->a, q->kv, q->n, &q->cap, sizeof *q->kv);
-    q->kv[q->n].key = key;
-    q->kv[q->n].value = value ? value : "";
-    q->n++;
-    return MHD_YES;
+    api_kv *kv = NULL;
+    size_t cap = 0;
+    *n = 0;
+    for (char *item = query, *next; item && *item; item = next) {
+        next = strchr(item, '&');
+        if (next)
+            *next++ = '\0';
+        char *value = strchr(item, '=');
+        if (value) {
+            *value++ = '\0';
+            unescape(NULL, NULL, value);
+        }
+        unescape(NULL, NULL, item);
+        kv = arena_grow(a, kv, *n, &cap, sizeof *kv);
+        kv[(*n)++] = (api_kv){.key = item, .value = value ? value : ""};
+    }
+    return kv;
 }
 
 /* The SDK sends client-session requests with credentials, so the grant
@@ -252,12 +263,15 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 /* The request line and headers against the limits (414, 400, 431) and against
  * framing a proxy in front could read another way (400): one body length,
  * said once; chunked as the only transfer coding; a Host on HTTP/1.1; no
- * NUL bytes. (Past the connection's buffer, libmicrohttpd answers itself.) */
+ * NUL bytes. (Past the connection's memory, libmicrohttpd answers itself.) */
 static enum MHD_Result check_head(http_server *s, struct MHD_Connection *conn, request_state *st,
                                   const char *version, bool *rejected)
 {
     head_facts f = {0};
     MHD_get_connection_values_n(conn, MHD_HEADER_KIND, count_header, &f);
+    /* on_uri leaves libmicrohttpd no parameters to parse, unless a NUL
+     * byte before the '?' hid the query from it. */
+    bool line_nul = MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0;
     *rejected = true;
     if (st->query_refused == 414)
         return send_http_error(conn, st, 414, "uri_too_long",
@@ -272,7 +286,8 @@ static enum MHD_Result check_head(http_server *s, struct MHD_Connection *conn, r
                                arena_sprintf(&st->a, "The headers are larger than %zu bytes.",
                                              s->cfg.header_limit));
     const char *problem =
-        f.nul ? "A header contains a NUL byte (or ends with a bare line feed)."
+        line_nul ? "The request line contains a NUL byte."
+        : f.nul ? "A header contains a NUL byte (or ends with a bare line feed)."
         : f.content_length > 1 ? "Content-Length is given more than once."
         : f.transfer_encoding > 1 ? "Transfer-Encoding is given more than once."
         : f.transfer_encoding && f.content_length
@@ -332,14 +347,14 @@ static enum MHD_Result park(http_server *s, struct MHD_Connection *conn, request
 static enum MHD_Result send_api(http_server *s, struct MHD_Connection *conn, request_state *st,
                                 const char *method, const char *url)
 {
-    query_collector q = {.a = &st->a};
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &q);
+    size_t nquery;
+    api_kv *query = parse_query(&st->a, st->query, &nquery);
     api_request req = {
         .a = &st->a,
         .method = method,
         .path = url,
-        .query = q.kv,
-        .nquery = q.n,
+        .query = query,
+        .nquery = nquery,
         .body = st->body,
         .body_len = st->body_len,
         .content_type = header(conn, "Content-Type"),
@@ -486,11 +501,13 @@ static conn_guard *guard_of(struct MHD_Connection *conn)
 }
 
 /* A request begins with its request line, which libmicrohttpd shows here
- * before it parses the query string into its connection pool. A query it
- * could not hold would leave the request unanswered, so a URL over the
- * limit, or a query of more parameters than allowed, is cut off here (its
- * '?' ends the text) and refused once the head is in. The state made here
- * is the request's; the completion callback frees it. */
+ * before it parses the query string into its connection memory: some 50
+ * bytes for each parameter, of a pool it zeroes on every request, so kept
+ * small (main.c). The query is taken here instead (its '?' then ends the
+ * text libmicrohttpd parses) and parsed into the request's arena by
+ * send_api; a URL over the limit, or a query of more parameters than
+ * allowed, is refused once the head is in. The state made here is the
+ * request's; the completion callback frees it. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)conn;
@@ -513,8 +530,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         st->query_refused = st->uri_size > s->cfg.url_limit ? 414
                             : params > s->cfg.query_param_limit ? 400
                                                                  : 0;
-        if (st->query_refused)
-            query[1] = '\0';
+        if (!st->query_refused)
+            st->query = arena_strdup(&st->a, query + 1);
+        query[1] = '\0';
     }
     return st;
 }
@@ -585,20 +603,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* A client's text as it goes into the log: printable ASCII, the rest
  * (line breaks, control bytes, anything past ASCII) as \xNN, so no request
- * can write a line of its own; cut at 512 bytes. */
-static const char *log_text(arena *a, const char *s)
+ * can write a line of its own; cut at max bytes. */
+static const char *log_text(arena *a, const char *s, size_t max)
 {
-    enum { MAX_LOGGED = 512 };
-    size_t n = strnlen(s, MAX_LOGGED + 1);
-    char *out = arena_alloc(a, MAX_LOGGED * 4 + 4), *o = out;
-    for (size_t i = 0; i < n && i < MAX_LOGGED; i++) {
+    size_t n = strnlen(s, max + 1);
+    char *out = arena_alloc(a, max * 4 + 4), *o = out;
+    for (size_t i = 0; i < n && i < max; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c > 0x20 && c < 0x7f && c != '\\')
             *o++ = (char)c;
         else
             o += sprintf(o, "\\x%02x", c);
     }
-    if (n > MAX_LOGGED)
+    if (n > max)
         o += sprintf(o, "...");
     *o = '\0';
     return out;
@@ -615,11 +632,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     clock_gettime(CLOCK_MONOTONIC, &now);
     double ms = (double)(now.tv_sec - st->started.tv_sec) * 1e3 +
                 (double)(now.tv_nsec - st->started.tv_nsec) / 1e6;
-    /* No method: libmicrohttpd refused the head itself (status 0). */
-    fprintf(stderr, "%s %s %s %d %.2fms%s\n", st->request_id,
-            st->method ? log_text(&st->a, st->method) : "-",
-            st->path ? log_text(&st->a, st->path) : "-", st->status, ms,
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    /* No method: libmicrohttpd refused the head itself (status 0). Method
+     * and path cut short enough that a line is at most PIPE_BUF bytes (2.4
+     * KB), written whole even to a pipe other writers share (log.h). */
+    char line[PIPE_BUF];
+    int n = snprintf(line, sizeof line, "%s %s %s %d %.2fms%s\n", st->request_id,
+                     st->method ? log_text(&st->a, st->method, 64) : "-",
+                     st->path ? log_text(&st->a, st->path, 512) : "-", st->status, ms,
+                     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    if (n >= (int)sizeof line) { /* an absurd time: the line still ends */
+        n = (int)sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    if (n > 0)
+        log_line(line, (size_t)n);
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         guard_set(s, guard_of(conn), GUARD_WAITING);
     arena_free(&st->a);
@@ -658,6 +684,8 @@ static void *wake_parked(void *arg)
 
 static void server_free(http_server *s)
 {
+    if (s->log_batched)
+        log_stop(); /* after the daemon: every request's line is in */
     pthread_mutex_destroy(&s->park_mu);
     pthread_mutex_destroy(&s->guard_mu);
     free(s);
@@ -676,6 +704,7 @@ http_server *http_start(const http_config *cfg, const api_server *api, char *why
     snprintf(s->keep_alive, sizeof s->keep_alive, "timeout=%u", cfg->timeout_seconds);
     pthread_mutex_init(&s->park_mu, NULL);
     pthread_mutex_init(&s->guard_mu, NULL);
+    s->log_batched = log_start(); /* or each request's line written at once */
 
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV};

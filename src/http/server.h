@@ -19,7 +19,7 @@ typedef struct http_config {
     size_t url_limit;          /* longer URLs (path and query) get 414 */
     size_t query_param_limit;  /* queries of more parameters get 400 */
     size_t header_limit;       /* larger headers get 431 */
-    size_t connection_memory;  /* per-connection buffer: above the two limits */
+    size_t connection_memory;  /* per connection: above URL and header limits together */
 } http_config;
 
 typedef struct http_server http_server;

@@ -560,6 +560,22 @@ async function launch({ port, dir, ownDir, seed, env, args }) {
 }
 
 /**
+ * The server's stderr once seen(text) holds: the request log is written in
+ * batches (within about 50 ms of a request, src/core/log.h), so a test that
+ * looks for a request's line waits for it. Looks every 20 ms for up to
+ * timeoutMs, then fails with the log's tail.
+ */
+export async function stderrWhen(server, seen, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const text = server.stderr()
+    if (seen(text)) return text
+    if (Date.now() > deadline) assert.fail(`not in the server's log within ${timeoutMs} ms:\n${text.slice(-2000)}`)
+    await sleep(20)
+  }
+}
+
+/**
  * Runs fn(server) against a server of its own, startServer(options), and
  * stops it afterwards however fn ends; resolves to what fn resolves to.
  */

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test'
 
 import { SeamHttp } from '@seamapi/http/connect'
 
-import { SEED, freePort, makeDataDir, removeDir, sdkRejects, sleep, startServer } from './harness.mjs'
+import { SEED, freePort, makeDataDir, removeDir, sdkRejects, sleep, startServer, stderrWhen } from './harness.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const EXAMPLE = path.resolve(HERE, '../../examples/nginx/latchkey.conf')
@@ -120,6 +120,8 @@ describe('two nodes behind nginx (examples/nginx/latchkey.conf)', { skip: !NGINX
     const user = SeamHttp.fromClientSessionToken(session.token, options())
     const before = [servedBy(a), servedBy(b)]
     for (let i = 0; i < 20; i++) assert.equal((await user.devices.list()).length, 4)
+    // Each request's line, on the node that served it (written in batches).
+    await stderrWhen(a, () => servedBy(a) + servedBy(b) >= before[0] + before[1] + 20)
     const after = [servedBy(a), servedBy(b)]
     assert.ok(after[0] > before[0] && after[1] > before[1], `both nodes served: ${before} → ${after}`)
   })

@@ -16,7 +16,7 @@ import {
   call,
   deviceIds,
   rawRequest,
-  sleep,
+  stderrWhen,
   useServer,
 } from './harness.mjs'
 
@@ -399,9 +399,7 @@ describe('seam-request-id', () => {
       body: { user_identifier_key: 'log_check_user' },
     })
     const token = assertOk(res3).client_session.token
-    const deadline = Date.now() + 5000
-    while (!srv.stderr().includes(res3.requestId) && Date.now() < deadline) await sleep(50)
-    const log = srv.stderr()
+    const log = await stderrWhen(srv, (text) => [res, res2, res3].every((r) => text.includes(r.requestId)))
     for (const r of [res, res2, res3]) assert.ok(log.includes(r.requestId), `${r.requestId} not logged`)
     for (const secret of [AK, SEED.cst1, SEED.publishableKey1, token]) {
       assert.ok(!log.includes(secret), 'the log must not contain a token or key')

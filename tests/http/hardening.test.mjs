@@ -2,7 +2,7 @@
 // way is refused and the connection closed; a client that trickles its
 // request cannot keep a connection past its deadline, and trickling clients
 // cannot crowd out the others; a query of thousands of parameters is
-// answered, in the error shape.
+// answered, in the error shape, and a head at every limit reaches the API.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 
@@ -49,6 +49,8 @@ describe('framing', () => {
     ['HTTP/1.1 without Host', 'GET /health HTTP/1.1\r\n\r\n'],
     ['two Host headers', 'GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'],
     ['a NUL byte in a header', 'GET /health HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n'],
+    // libmicrohttpd would parse a query behind it, which latchkey never saw.
+    ['a NUL byte before the query', 'GET /health\u0000?a=1 HTTP/1.1\r\nHost: x\r\n\r\n'],
   ]
   for (const [what, request] of refused) {
     test(`${what}: 400 in the error shape, and the connection closes`, async () => {
@@ -103,6 +105,38 @@ describe('framing', () => {
         `GET /health?${Array(n).fill(param).join('&')} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
       )
       assert.equal(statusOf(raw), status, `${n} parameters: ${raw.slice(0, 200)}`)
+      assert.equal(bodyOf(raw).error.type, type)
+      assert.match(bodyOf(raw).error.message, message)
+    }
+  })
+
+  test('a head at every limit at once reaches the API; past any limit, the error shape', async () => {
+    // The URL (16 KiB, with 1500 parameters) and the headers (32 KiB, in
+    // 100 of them) at their limits together fit libmicrohttpd's connection
+    // memory (main.c), so latchkey answers, not libmicrohttpd.
+    const PARAMS = Array(1500).fill('a=').join('&')
+    const target = (size, params = PARAMS) => `/health?${params}`.padEnd(size, 'b')
+    // Sized as latchkey counts them: name, value and 4 bytes each.
+    const headers = (size, count = 100) => {
+      const lines = ['Host: x', 'Connection: close']
+      let left = size - (4 + 1 + 4) - (10 + 5 + 4)
+      for (let i = 0; i < count; i++) {
+        const name = `X-Pad-${String(i).padStart(3, '0')}`
+        const value = 'v'.repeat(Math.floor(left / (count - i)) - name.length - 4)
+        left -= name.length + value.length + 4
+        lines.push(`${name}: ${value}`)
+      }
+      return lines.join('\r\n')
+    }
+    const cases = [
+      [target(16 * 1024), headers(32 * 1024), 400, 'invalid_input', /Unrecognized key/],
+      [target(16 * 1024 + 1), headers(32 * 1024), 414, 'uri_too_long', /longer than 16384 bytes/],
+      [target(16 * 1024), headers(32 * 1024 + 1), 431, 'request_header_fields_too_large', /larger than 32768/],
+      [target(16 * 1024, `${PARAMS}&a=`), headers(32 * 1024), 400, 'invalid_input', /more than 1500 parameters/],
+    ]
+    for (const [url, head, status, type, message] of cases) {
+      const { raw } = await exchange(server.port, `GET ${url} HTTP/1.1\r\n${head}\r\n\r\n`)
+      assert.equal(statusOf(raw), status, `${url.length} bytes of URL: ${raw.slice(0, 300)}`)
       assert.equal(bodyOf(raw).error.type, type)
       assert.match(bodyOf(raw).error.message, message)
     }
