@@ -19,13 +19,13 @@ CREATE FUNCTION workspace_generations_bump() RETURNS trigger LANGUAGE plpgsql AS
 BEGIN
     IF TG_ARGV[0] = 'session' THEN
         INSERT INTO workspace_generations AS g (workspace_id, slot, gen)
-        SELECT DISTINCT cs.workspace_id, pg_backend_pid() % 8, 1
+        SELECT DISTINCT cs.workspace_id, pg_backend_pid() % 64, 1
         FROM changed JOIN client_sessions cs USING (client_session_id)
         ORDER BY 1
         ON CONFLICT (workspace_id, slot) DO UPDATE SET gen = g.gen + 1;
     ELSE
         INSERT INTO workspace_generations AS g (workspace_id, slot, gen)
-        SELECT DISTINCT workspace_id, pg_backend_pid() % 8, 1 FROM changed
+        SELECT DISTINCT workspace_id, pg_backend_pid() % 64, 1 FROM changed
         ORDER BY 1
         ON CONFLICT (workspace_id, slot) DO UPDATE SET gen = g.gen + 1;
     END IF;
