@@ -1,5 +1,6 @@
 /* Client sessions and their grants (connected accounts, connect webviews,
  * a user identity). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/resource.h"
@@ -15,22 +16,14 @@ static const db_column SESSION_COLUMNS[] = {
     DB_COLUMN(store_client_session, created_at, DB_INT),
     DB_COLUMN(store_client_session, expires_at, DB_INT),
     DB_COLUMN(store_client_session, revoked_at, DB_INT0),
-    /* last, so that OWN_SESSIONS can leave it out */
-    DB_COMPUTED(store_client_session, device_count, DB_INT,
-                "SELECT COUNT(*) FROM devices d WHERE d.workspace_id = cs.workspace_id"
-                " AND d.connected_account_id IN (" SESSION_ACCOUNTS("cs.client_session_id") ")"),
 };
 
 #define NOT_FOUND_INIT {ERR_NOT_FOUND, "client_session_not_found", "Client session not found."}
 
+/* The session's own columns; its grants and device count are read for a
+ * page of sessions at once (read_chunk). */
 static const db_table SESSIONS = {
     "client_sessions", "cs", SESSION_COLUMNS, DB_COUNT(SESSION_COLUMNS),
-    sizeof(store_client_session), NOT_FOUND_INIT,
-};
-
-/* The session's own columns: what authentication needs, without counting. */
-static const db_table OWN_SESSIONS = {
-    "client_sessions", "cs", SESSION_COLUMNS, DB_COUNT(SESSION_COLUMNS) - 1,
     sizeof(store_client_session), NOT_FOUND_INIT,
 };
 
@@ -129,9 +122,9 @@ err store_client_session_by_token_hash(store *s, arena *a, const char *token_has
                                        store_client_session *out)
 {
     sql_builder b;
-    db_select(&b, a, &OWN_SESSIONS);
+    db_select(&b, a, &SESSIONS);
     query_eq(&b, "cs.token_hash", token_hash);
-    return db_one(s->db, a, &b, &OWN_SESSIONS, out);
+    return db_one(s->db, a, &b, &SESSIONS, out);
 }
 
 err store_client_session_get(store *s, arena *a, const char *workspace_id, const char *id,
@@ -152,46 +145,108 @@ err store_client_session_get(store *s, arena *a, const char *workspace_id, const
     return ERR_NONE;
 }
 
-typedef struct id_list {
+/* Sessions read their children a chunk of at most CHUNK at a time, their
+ * ids padded (by repeating the last) to a power of two, so that few
+ * statements of different length reach the statement caches. */
+enum { CHUNK = 512 };
+
+/* The children of a chunk of sessions, as their rows come: each session's
+ * together (the statements order by session), each list in the database's
+ * order as before. */
+typedef struct children {
     arena *a;
+    store_client_session **by_id; /* the chunk, sorted by client_session_id */
+    size_t n;
+    bool accounts;             /* rows of accounts with device counts, or of webviews */
+    store_client_session *cur; /* whose rows are coming */
     const char **items;
     size_t count, cap;
-} id_list;
+} children;
 
-static void read_id(const db_row *r, void *ctx)
+static int compare_ids(const void *x, const void *y)
 {
-    id_list *l = ctx;
-    l->items = arena_grow(l->a, l->items, l->count, &l->cap, sizeof *l->items);
-    l->items[l->count++] = db_col_text(r, 0, l->a);
+    const store_client_session *const *a = x, *const *b = y;
+    return strcmp((*a)->client_session_id, (*b)->client_session_id);
 }
 
-/* The one-column rows of sql, with its one or two parameters all session_id. */
-static err read_id_list(store *s, arena *a, const char *sql, int uses, const char *session_id,
-                        str_list *out)
+/* Hands the rows collected so far to their session. */
+static void children_flush(children *c)
 {
+    if (c->cur)
+        *(c->accounts ? &c->cur->connected_account_ids : &c->cur->connect_webview_ids) =
+            (str_list){c->items, c->count};
+    c->items = NULL;
+    c->count = c->cap = 0;
+}
+
+/* A row (session id, child id[, devices of that account]). */
+static void read_child(const db_row *r, void *ctx)
+{
+    children *c = ctx;
+    const char *id = db_col_text(r, 0, c->a);
+    if (!c->cur || strcmp(c->cur->client_session_id, id) != 0) {
+        children_flush(c);
+        store_client_session key = {.client_session_id = id}, *k = &key;
+        store_client_session **found = bsearch(&k, c->by_id, c->n, sizeof *c->by_id, compare_ids);
+        c->cur = found ? *found : NULL;
+    }
+    if (!c->cur)
+        return;
+    c->items = arena_grow(c->a, c->items, c->count, &c->cap, sizeof *c->items);
+    c->items[c->count++] = db_col_text(r, 1, c->a);
+    if (c->accounts)
+        c->cur->device_count += db_col_int(r, 2);
+}
+
+/* Fills in the connected accounts (granted, or through a connect webview),
+ * the device count and the connect webviews of rows[0..n), n <= CHUNK,
+ * sessions of workspace_id: two statements, whose cost follows the
+ * sessions' own grants and the devices of their accounts (each counted in
+ * the index on (connected_account_id, workspace_id)), never the workspace's
+ * size (tests/unit/test_query_plans.c). */
+static err read_chunk(store *s, arena *a, const char *workspace_id, store_client_session *rows,
+                      size_t n)
+{
+    size_t padded = 1;
+    while (padded < n)
+        padded *= 2;
+    const char **ids = arena_alloc(a, padded * sizeof *ids);
+    children c = {.a = a, .by_id = arena_alloc(a, n * sizeof *c.by_id), .n = n, .accounts = true};
+    for (size_t i = 0; i < padded; i++)
+        ids[i] = rows[i < n ? i : n - 1].client_session_id;
+    for (size_t i = 0; i < n; i++)
+        c.by_id[i] = &rows[i];
+    qsort(c.by_id, n, sizeof *c.by_id, compare_ids);
+    str_list list = {ids, padded};
     sql_builder b;
     sql_builder_init(&b, a);
-    sql_builder_append(&b, sql);
-    for (int i = 0; i < uses; i++)
-        sql_builder_bind_text(&b, session_id);
-    id_list l = {.a = a};
-    err e = db_query(s->db, &b, read_id, &l);
-    *out = (str_list){l.items, l.count};
-    return e;
-}
-
-static err read_session_children(store *s, arena *a, store_client_session *cs)
-{
-    err e = read_id_list(s, a,
-                         "SELECT held.connected_account_id FROM (" SESSION_ACCOUNTS("?")
-                         ") held ORDER BY 1",
-                         2, cs->client_session_id, &cs->connected_account_ids);
+    sql_builder_append(&b, "SELECT held.client_session_id, held.connected_account_id,"
+                           " (SELECT COUNT(*) FROM devices d WHERE d.workspace_id = ?"
+                           " AND d.connected_account_id = held.connected_account_id)"
+                           " FROM (SELECT client_session_id, connected_account_id"
+                           " FROM client_session_connected_accounts WHERE TRUE");
+    sql_builder_bind_text(&b, workspace_id);
+    query_in(&b, "client_session_id", &list);
+    sql_builder_append(&b, " UNION SELECT x.client_session_id, cw.connected_account_id"
+                           " FROM client_session_connect_webviews x JOIN connect_webviews cw"
+                           " ON cw.connect_webview_id = x.connect_webview_id"
+                           " WHERE cw.connected_account_id IS NOT NULL");
+    query_in(&b, "x.client_session_id", &list);
+    sql_builder_append(&b, ") held ORDER BY 1, 2");
+    err e = db_query(s->db, &b, read_child, &c);
+    children_flush(&c);
     if (err_failed(e))
         return e;
-    return read_id_list(s, a,
-                        "SELECT connect_webview_id FROM client_session_connect_webviews"
-                        " WHERE client_session_id = ? ORDER BY 1",
-                        1, cs->client_session_id, &cs->connect_webview_ids);
+    c.accounts = false;
+    c.cur = NULL;
+    sql_builder_init(&b, a);
+    sql_builder_append(&b, "SELECT client_session_id, connect_webview_id"
+                           " FROM client_session_connect_webviews WHERE TRUE");
+    query_in(&b, "client_session_id", &list);
+    sql_builder_append(&b, " ORDER BY 1, 2");
+    e = db_query(s->db, &b, read_child, &c);
+    children_flush(&c);
+    return e;
 }
 
 err store_client_session_list(store *s, arena *a, const char *workspace_id,
@@ -214,8 +269,8 @@ err store_client_session_list(store *s, arena *a, const char *workspace_id,
     if (page)
         query_page(&b, "cs", page);
     err e = db_rows(s->db, a, &b, &SESSIONS, (void **)out, count);
-    for (size_t i = 0; i < *count && !err_failed(e); i++)
-        e = read_session_children(s, a, &(*out)[i]);
+    for (size_t i = 0; i < *count && !err_failed(e); i += CHUNK)
+        e = read_chunk(s, a, workspace_id, *out + i, *count - i < CHUNK ? *count - i : CHUNK);
     return e;
 }
 

@@ -28,6 +28,8 @@ struct db {
     const db_driver *drv;
     char *target;
     pthread_key_t key;
+    db_trace_fn trace; /* NULL: none */
+    void *trace_ctx;
 };
 
 static const err ERR_DB = {ERR_INTERNAL, "internal_error", "The database failed."};
@@ -125,6 +127,8 @@ static err run(db *d, const sql_builder *q, db_row_fn fn, void *ctx, int64_t *ch
     if (!c)
         return e;
     c->violated[0] = '\0';
+    if (d->trace)
+        d->trace(q, d->trace_ctx);
     int64_t n = 0;
     db_status st = d->drv->run(c->impl, q, fn, ctx, &n, c->violated);
     if (st != DB_UNIQUE)
@@ -132,6 +136,12 @@ static err run(db *d, const sql_builder *q, db_row_fn fn, void *ctx, int64_t *ch
     if (changes)
         *changes = n;
     return status_err(c, st);
+}
+
+void db_trace(db *d, db_trace_fn fn, void *ctx)
+{
+    d->trace = fn;
+    d->trace_ctx = ctx;
 }
 
 err db_exec(db *d, const sql_builder *q, int64_t *changes) { return run(d, q, NULL, NULL, changes); }

@@ -47,6 +47,14 @@ err db_transaction(db *d, err (*fn)(void *ctx), void *ctx);
 
 typedef void (*db_row_fn)(const db_row *r, void *ctx);
 
+/* fn is called with each statement of db_exec and db_query (its text and
+ * bound values) just before it runs, on the thread that runs it: for
+ * diagnostics, and for tests that explain what the store runs
+ * (tests/unit/test_query_plans.c). NULL stops it. Set it while no other
+ * thread uses d. */
+typedef void (*db_trace_fn)(const sql_builder *q, void *ctx);
+void db_trace(db *d, db_trace_fn fn, void *ctx);
+
 /* Runs q; *changes (if given) is the number of rows it changed. */
 err db_exec(db *d, const sql_builder *q, int64_t *changes);
 /* Runs q and calls fn for each row it returns. */

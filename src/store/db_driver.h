@@ -26,7 +26,8 @@ typedef struct db_driver {
     /* NULL (and why filled in) when it cannot connect. */
     void *(*connect)(const char *target, char *why, size_t whylen);
     void (*disconnect)(void *conn);
-    /* false when the idle connection is known to be gone. */
+    /* false when the idle connection is known to be gone, or is to be
+     * replaced by a new one (SQLite: its planner statistics are outdated). */
     bool (*alive)(void *conn);
     db_status (*run)(void *conn, const sql_builder *q, db_row_fn fn, void *ctx,
                      int64_t *changes, char constraint[DB_NAME_MAX]);

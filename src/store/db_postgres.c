@@ -61,10 +61,16 @@ static void *connect_db(const char *url, char *why, size_t whylen)
      * server that vanishes without closing the connection (a host down, a
      * partition) fails the requests waiting on it within seconds instead
      * of holding their threads until the kernel gives up. */
+    /* Every statement is planned for its values: PostgreSQL would switch a
+     * prepared statement to a generic plan after five runs, and the generic
+     * plan of a small workspace's list walks the rows of the large
+     * workspaces beside it (tests/unit/test_query_plans.c); planning these
+     * statements costs far less than that walk. */
     const char *const keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
                                 "keepalives_count", "tcp_user_timeout", "application_name",
-                                "dbname", NULL};
-    const char *const values[] = {"5", "30", "10", "3", "15000", "latchkey", url, NULL};
+                                "options", "dbname", NULL};
+    const char *const values[] = {"5", "30", "10", "3", "15000", "latchkey",
+                                  "-c plan_cache_mode=force_custom_plan", url, NULL};
     c->pg = PQconnectdbParams(keys, values, 1);
     if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
         snprintf(why, whylen, "cannot connect to PostgreSQL: %s",

@@ -3,10 +3,9 @@
  * LATCHKEY_TEST_POSTGRES names a cluster of scripts/pg-test-cluster,
  * PostgreSQL (a fresh database in it). Each test has a workspace of its own
  * and another one whose rows it must never see. */
-#include "unit_fixtures.h"
+#include "backend_fixtures.h"
 
 #include <dirent.h>
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -22,48 +21,21 @@ typedef struct backend {
     char url[512];     /* what store_open is given */
     char dir[256];     /* sqlite: the temporary directory, and its database file */
     char path[320];
-    char cluster[512]; /* postgres: the cluster's URL (database postgres), this run's database */
-    char dbname[64];
+    pg_test_db pg;     /* postgres: this run's database */
     store *s;
 } backend;
-
-static int pg_run(const char *url, const char *sql)
-{
-    PGconn *c = PQconnectdb(url);
-    PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
-    int rc = r && PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
-    if (rc)
-        fprintf(stderr, "test_store: %s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-    PQfinish(c);
-    return rc;
-}
 
 /* Runs sql on the group's database through a connection of its own. */
 static int raw_exec(const backend *b, const char *sql)
 {
     if (b->postgres)
-        return pg_run(b->url, sql);
+        return pg_test_exec(b->url, sql);
     sqlite3 *h = NULL;
     int rc = sqlite3_open_v2(b->path, &h, SQLITE_OPEN_READWRITE, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_exec(h, sql, NULL, NULL, NULL)) != SQLITE_OK)
         fprintf(stderr, "test_store: %s: %s\n", sql, sqlite3_errmsg(h));
     sqlite3_close(h);
     return rc == SQLITE_OK ? 0 : -1;
-}
-
-static int read_line(const char *dir, const char *name, char *out, int size)
-{
-    char file[512];
-    snprintf(file, sizeof file, "%s/%s", dir, name);
-    FILE *fp = fopen(file, "r");
-    bool ok = fp && fgets(out, size, fp);
-    if (fp)
-        fclose(fp);
-    if (!ok)
-        fprintf(stderr, "test_store: cannot read %s\n", file);
-    out[ok ? strcspn(out, "\r\n") : 0] = '\0';
-    return ok ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -73,11 +45,8 @@ static int group_teardown(void **state)
         return 0;
     store_close(b->s);
     b->s = NULL;
-    if (b->postgres) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", b->dbname);
-        return pg_run(b->cluster, sql);
-    }
+    if (b->postgres)
+        return pg_test_db_drop(&b->pg);
     DIR *d = opendir(b->dir);
     char file[600];
     for (struct dirent *ent; d && (ent = readdir(d));) {
@@ -115,24 +84,13 @@ static int sqlite_group_setup(void **state)
     return open_backend(&b, state);
 }
 
-/* DIR/url names the cluster's database postgres; the run gets its own. */
 static int postgres_group_setup(void **state)
 {
     static backend b = {.postgres = true};
-    const char *dir = getenv("LATCHKEY_TEST_POSTGRES");
-    char password[256], hex[17], sql[128];
-    if (read_line(dir, "url", b.cluster, sizeof b.cluster) ||
-        read_line(dir, "password", password, sizeof password))
+    if (pg_test_db_create(&b.pg, "lk_store"))
         return -1;
-    setenv("PGPASSWORD", password, 1);
-    unsigned char r[8];
-    randombytes_buf(r, sizeof r);
-    sodium_bin2hex(hex, sizeof hex, r, sizeof r);
-    snprintf(b.dbname, sizeof b.dbname, "lk_store_%s", hex);
-    const char *slash = strrchr(b.cluster, '/');
-    snprintf(b.url, sizeof b.url, "%.*s/%s", (int)(slash - b.cluster), b.cluster, b.dbname);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", b.dbname);
-    return pg_run(b.cluster, sql) ? -1 : open_backend(&b, state);
+    snprintf(b.url, sizeof b.url, "%s", b.pg.url);
+    return open_backend(&b, state);
 }
 
 /* ---- assertions ---- */
@@ -2074,26 +2032,10 @@ static const struct CMUnitTest TESTS[] = {
     STORE_TEST(open_unreachable_is_unavailable),
 };
 
-static void postgres_not_configured(void **state)
-{
-    (void)state;
-    print_message("LATCHKEY_TEST_POSTGRES is not set: the store suite ran on SQLite only"
-                  " (scripts/pg-test-cluster start DIR, then LATCHKEY_TEST_POSTGRES=DIR)\n");
-    skip();
-}
-
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
-    int failed = cmocka_run_group_tests_name("sqlite", TESTS, sqlite_group_setup, group_teardown);
-    const char *pg = getenv("LATCHKEY_TEST_POSTGRES");
-    if (pg && *pg) {
-        failed += cmocka_run_group_tests_name("postgres", TESTS, postgres_group_setup,
-                                              group_teardown);
-    } else {
-        const struct CMUnitTest skipped[] = {cmocka_unit_test(postgres_not_configured)};
-        failed += cmocka_run_group_tests_name("postgres", skipped, NULL, NULL);
-    }
-    return failed;
+    return run_on_each_backend(TESTS, COUNT_OF(TESTS), sqlite_group_setup, postgres_group_setup,
+                               group_teardown);
 }
