@@ -21,6 +21,7 @@ typedef struct db_conn {
     bool writing; /* the outer transaction is a write transaction */
     bool retry;  /* a statement of this transaction hit a serialization failure */
     bool lost;   /* the connection is gone: reconnect once no transaction is open */
+    bool relaxed; /* db_relax_durability: applied to each connection of this thread */
     char violated[DB_NAME_MAX]; /* of the last statement that failed on one */
 } db_conn;
 
@@ -93,6 +94,8 @@ static db_conn *get_conn(db *d, err *e)
             *e = ERR_LOST;
             return NULL;
         }
+        if (c->relaxed)
+            d->drv->relax(c->impl);
     }
     return c;
 }
@@ -136,6 +139,16 @@ static err run(db *d, const sql_builder *q, db_row_fn fn, void *ctx, int64_t *ch
     if (changes)
         *changes = n;
     return status_err(c, st);
+}
+
+void db_relax_durability(db *d)
+{
+    err e = ERR_NONE;
+    db_conn *c = get_conn(d, &e);
+    if (c && !c->relaxed) {
+        c->relaxed = true;
+        d->drv->relax(c->impl);
+    }
 }
 
 void db_trace(db *d, db_trace_fn fn, void *ctx)

@@ -37,6 +37,12 @@ err db_maintain(db *d);
  * and rolls back otherwise; it returns the outcome. */
 err db_begin(db *d);
 err db_end(db *d, err e);
+/* From now on, this thread's commits are not waited for until they are on
+ * disk (they reach it with the next commit that is waited for, or when the
+ * system writes them back; a crash may lose them, whole): for work that is
+ * done again when it is lost, such as the action worker's, whose leases
+ * run out. */
+void db_relax_durability(db *d);
 /* fn in one read-only snapshot: every statement it runs sees the database
  * as of its first one (inside a transaction: a savepoint of it). */
 err db_read(db *d, err (*fn)(void *ctx), void *ctx);

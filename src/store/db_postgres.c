@@ -85,6 +85,15 @@ static void *connect_db(const char *url, char *why, size_t whylen)
     return c;
 }
 
+/* PostgreSQL answers COMMIT before its WAL is flushed (it is within
+ * wal_writer_delay); a crash can lose the last moment's commits, never
+ * leave a half one. */
+static void relax(void *p)
+{
+    PGresult *res = PQexec(((conn *)p)->pg, "SET synchronous_commit = off");
+    PQclear(res);
+}
+
 /* An idle connection has nothing to read; when it has, the server has
  * closed it (a restart, an administrator) or sent a notification. */
 static bool alive(void *p)
@@ -309,6 +318,7 @@ const db_driver db_postgres_driver = {
     .alive = alive,
     .run = run,
     .script = script,
+    .relax = relax,
     .col_null = col_null,
     .col_text = col_text,
     .col_int = col_int,

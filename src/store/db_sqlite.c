@@ -27,6 +27,7 @@ typedef struct conn {
     sqlite_file *file;   /* what the process's connections to the file share */
     bool writing;        /* holds the file's writer lock */
     bool committed;      /* committed since the WAL was last synced for it */
+    bool relaxed;        /* commits not waited for on disk (db_relax_durability) */
     unsigned stats_seen; /* stats_version when it opened */
 } conn;
 
@@ -78,6 +79,8 @@ static db_status settle(conn *c)
     if (!c->committed)
         return DB_DONE;
     c->committed = false;
+    if (c->relaxed) /* on disk with the next commit that waits, or a checkpoint */
+        return DB_DONE;
     int rc = sqlite_file_sync(c->file, c->db);
     if (rc == SQLITE_OK)
         return DB_DONE;
@@ -93,6 +96,8 @@ static db_status settle_autocommit(conn *c, db_status st)
     db_status settled = settle(c);
     return st == DB_DONE ? settled : st;
 }
+
+static void relax(void *p) { ((conn *)p)->relaxed = true; }
 
 static void write_begin(void *p)
 {
@@ -355,6 +360,7 @@ const db_driver db_sqlite_driver = {
     .script = script,
     .write_begin = write_begin,
     .write_end = write_end,
+    .relax = relax,
     .col_null = col_null,
     .col_text = col_text,
     .col_int = col_int,

@@ -35,6 +35,8 @@ void store_close(store *s)
 
 err store_maintain(store *s) { return db_maintain(s->db); }
 
+void store_relax_durability(store *s) { db_relax_durability(s->db); }
+
 typedef struct txn {
     store *s;
     err (*fn)(store *s, void *ctx);

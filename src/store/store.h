@@ -42,6 +42,11 @@ err store_maintain(store *s);
  * have no effect outside the store. */
 err store_transaction(store *s, err (*fn)(store *s, void *ctx), void *ctx);
 
+/* This thread's commits are answered before they are on disk (a crash may
+ * lose the last of them, whole): for work that is done again when lost
+ * (db_relax_durability). */
+void store_relax_durability(store *s);
+
 /* Runs fn read-only on one snapshot of the database: everything it reads,
  * through any store call on this thread, is as of one moment. */
 err store_read(store *s, err (*fn)(store *s, void *ctx), void *ctx);
