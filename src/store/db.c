@@ -206,11 +206,11 @@ const char *db_unique_violation(db *d)
     return c && c->violated[0] ? c->violated : NULL;
 }
 
-uint64_t db_sql_hash(const char *sql)
+uint64_t db_hash(const char *text)
 {
     uint64_t h = 14695981039346656037ull;
-    for (; *sql; sql++)
-        h = (h ^ (unsigned char)*sql) * 1099511628211ull;
+    for (; *text; text++)
+        h = (h ^ (unsigned char)*text) * 1099511628211ull;
     return h;
 }
 

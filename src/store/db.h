@@ -26,6 +26,9 @@ typedef enum db_backend { DB_SQLITE, DB_POSTGRES } db_backend;
 db *db_open(const char *url, err *e);
 void db_close(db *d);
 db_backend db_backend_of(const db *d);
+/* FNV-1a of a text: the key of a statement cache (of the SQL text), the
+ * place of a workspace among shared reads. */
+uint64_t db_hash(const char *text);
 /* Whether this thread is inside a transaction of d. */
 bool db_in_transaction(db *d);
 

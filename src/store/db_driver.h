@@ -64,8 +64,6 @@ struct db_row {
     int index;
 };
 
-/* The key of a statement cache: FNV-1a of the SQL text. */
-uint64_t db_sql_hash(const char *sql);
 
 extern const db_driver db_sqlite_driver;
 extern const db_driver db_postgres_driver;

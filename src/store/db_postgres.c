@@ -173,7 +173,7 @@ static const char *prepare(conn *c, const sql_builder *q, db_status *st,
                            char constraint[DB_NAME_MAX])
 {
     const char *sql = sql_builder_text(q);
-    uint64_t hash = db_sql_hash(sql);
+    uint64_t hash = db_hash(sql);
     for (size_t i = 0; i < STMT_CACHE_SIZE; i++)
         if (c->cache[i].hash == hash && c->cache[i].sql && strcmp(c->cache[i].sql, sql) == 0)
             return c->cache[i].name;

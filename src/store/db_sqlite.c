@@ -193,7 +193,7 @@ static bool alive(void *p)
  * its bindings cleared; NULL (and *rc) when it does not prepare. */
 static sqlite3_stmt *prepare(conn *c, const char *sql, int *rc)
 {
-    uint64_t hash = db_sql_hash(sql);
+    uint64_t hash = db_hash(sql);
     for (size_t i = 0; i < STMT_CACHE_SIZE; i++) {
         if (c->cache[i].hash == hash && c->cache[i].sql && strcmp(c->cache[i].sql, sql) == 0) {
             sqlite3_reset(c->cache[i].stmt);

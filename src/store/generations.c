@@ -58,14 +58,6 @@ static err read_generation(store *s, const char *workspace_id, int64_t *gen)
     return e;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* One read, and what it found. */
 typedef struct reading {
     store *s;
@@ -89,7 +81,7 @@ static void publish(void *p)
 
 static err shared_generation(store *s, const char *workspace_id, int64_t *gen)
 {
-    shared_read *r = &s->generations->reads[fnv1a(workspace_id) % SHARED_READS];
+    shared_read *r = &s->generations->reads[db_hash(workspace_id) % SHARED_READS];
     pthread_mutex_lock(&r->run.lock);
     /* The place is this workspace's, or free to become it; otherwise
      * another workspace's readers hold it, and this caller reads alone. */
