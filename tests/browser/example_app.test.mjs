@@ -70,6 +70,45 @@ async function waitTableCount(page, n) {
   await page.locator('seam-device-table .seam-table-title .seam-caption', { hasText: `(${n})` }).waitFor()
 }
 
+/**
+ * Whether the components' device details show the lock state `status` with
+ * the button `button` within 15 s of a lock or unlock click. They set it
+ * before they call latchkey and do not refetch the device after the action,
+ * and a devices/get already on its way when they set it overwrites it: under
+ * a loaded CI machine (ASan on PostgreSQL) the state once did not show
+ * within a minute. Whatever the page shows, latchkey must have answered
+ * every request since `seen` without an error, the action's too.
+ */
+async function showsLockState(details, responses, seen, status, button) {
+  const shown = await Promise.all([
+    details.getByText(status, { exact: true }).waitFor({ timeout: 15_000 }),
+    details.getByRole('button', { name: button, exact: true }).waitFor({ timeout: 15_000 }),
+  ]).then(() => true, () => false)
+  const action = status === 'Locked' ? '/locks/lock_door' : '/locks/unlock_door'
+  const asked = () => responses.slice(seen).filter((r) => r.url.startsWith(latchkey.url))
+  const deadline = Date.now() + ACTION_MS
+  while (!asked().some((r) => new URL(r.url).pathname === action)) {
+    assert.ok(Date.now() < deadline, `the page never called ${action}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  if (!shown)
+    console.log(`"${status}" did not show; requests since: ${asked().map((r) => `${new URL(r.url).pathname} ${r.status}`).join(', ')}`)
+  assert.deepEqual(asked().filter((r) => r.status >= 400 && r.status !== 404), [], 'latchkey answered an error')
+  return shown
+}
+
+/** The state the API confirmed shows, reopening the device (which fetches it anew) when it does not. */
+async function showsAfterReopen(details, reopen, status, button) {
+  const lockState = () => Promise.all([
+    details.getByText(status, { exact: true }).waitFor({ timeout: 5_000 }),
+    details.getByRole('button', { name: button, exact: true }).waitFor({ timeout: 5_000 }),
+  ])
+  if (await lockState().then(() => true, () => false)) return
+  await reopen()
+  await details.getByText(status, { exact: true }).waitFor()
+  await details.getByRole('button', { name: button, exact: true }).waitFor()
+}
+
 /** Clicks "Connect an account" and signs in on the webview page; back on the example page. */
 async function connectThroughPage(page, { provider, email }) {
   await page.getByRole('button', { name: 'Connect an account' }).click()
@@ -234,30 +273,24 @@ describe('the browser example', { timeout: TEST_MS * 4 }, () => {
     // The device details: lock status with an Unlock button.
     const details = page.locator('seam-device-table')
     await details.getByText('Lock status', { exact: true }).waitFor()
-    await details.getByRole('button', { name: 'Unlock', exact: true }).click()
-    await details.getByText('Unlocked', { exact: true }).waitFor()
-    // The components wait for the action attempt, then say so.
-    await details.locator('.seam-snackbar-message', { hasText: 'successfully updated' }).waitFor()
-    await waitLocked(lock.device_id, false)
-    await screenshot(page, 'example-components-device-unlocked')
-
-    // The components show Lock once they have refetched the device. Under a
-    // loaded CI machine that once did not happen within a minute (CI, the
-    // ASan build on PostgreSQL; never reproduced alone): say what the page
-    // had asked for, insist that latchkey answered none of it with an
-    // error, and open the device again, which refetches it.
-    const lockButton = details.getByRole('button', { name: 'Lock', exact: true })
-    if (!(await lockButton.waitFor({ timeout: 15_000 }).then(() => true, () => false))) {
-      const asked = responses.slice(seen).filter((r) => r.url.startsWith(latchkey.url))
-      console.log(`the Lock button did not show; requests since: ${asked.map((r) => `${new URL(r.url).pathname} ${r.status}`).join(', ')}`)
-      assert.deepEqual(asked.filter((r) => r.status >= 500), [], 'latchkey answered an error')
+    const reopen = async () => {
       await openExample(page, componentsUrl('bob'))
       await waitTableCount(page, bobDevices.length)
       await page.locator('seam-device-table .seam-table-row', { hasText: lock.display_name }).click()
     }
-    await lockButton.click()
-    await details.getByRole('button', { name: 'Unlock', exact: true }).waitFor()
+    await details.getByRole('button', { name: 'Unlock', exact: true }).click()
+    if (await showsLockState(details, responses, seen, 'Unlocked', 'Lock')) {
+      // The components wait for the action attempt, then say so.
+      await details.locator('.seam-snackbar-message', { hasText: 'successfully updated' }).waitFor()
+    }
+    await waitLocked(lock.device_id, false)
+    await showsAfterReopen(details, reopen, 'Unlocked', 'Lock')
+    await screenshot(page, 'example-components-device-unlocked')
+
+    await details.getByRole('button', { name: 'Lock', exact: true }).click()
+    await showsLockState(details, responses, seen, 'Locked', 'Unlock')
     await waitLocked(lock.device_id, true)
+    await showsAfterReopen(details, reopen, 'Locked', 'Unlock')
 
     // What the components asked latchkey for that it does not serve.
     const missing = responses
