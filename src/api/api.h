@@ -68,13 +68,16 @@ typedef struct api_response {
 } api_response;
 
 void api_handle(const api_server *srv, const api_request *req, api_response *res);
-/* Whether the attempt a parked request waits for is done, or its time is up. */
-bool api_wait_over(const api_server *srv, const api_wait *w);
+/* Which of n parked requests' waits are over (over[i]): their attempt is
+ * done or gone, or their time is up. One read of the store for them all;
+ * when it fails, only those whose time is up are over. */
+void api_waits_over(const api_server *srv, const api_wait *const *w, size_t n, bool *over);
 /* The answer of a parked request: the attempt as it is now. */
 void api_wait_answer(const api_server *srv, arena *a, const api_wait *w, api_response *res);
-/* Blocks until some action attempt may have finished, or until deadline_ms.
- * A finish that comes between api_wait_over and this call is not seen:
- * callers look again after a short deadline (the HTTP layer: 200 ms). */
-void api_wait_progress(const api_server *srv, int64_t deadline_ms);
+/* Blocks until an action attempt finished on this node since *seen (a
+ * count this call keeps: start it at 0), or until deadline_ms. Attempts
+ * another node finishes are not signalled: callers look again after a
+ * short deadline (the HTTP layer: 200 ms). */
+void api_wait_progress(const api_server *srv, int64_t deadline_ms, uint64_t *seen);
 
 #endif

@@ -1,7 +1,8 @@
 /* Requests that wait for an action attempt (sync: true): the HTTP layer
  * parks them and asks here, and only here, whether the wait is over and
- * what the answer is. The attempt is read from the store each time, so an
- * attempt completed by any node ends the wait. */
+ * what the answer is. The attempts are read from the store each time, so
+ * an attempt completed by any node ends the wait. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/render.h"
@@ -16,17 +17,33 @@ static err awaited(const api_server *srv, arena *a, const api_wait *w, store_act
     return store_action_attempt_get(srv->store, a, &scope, w->action_attempt_id, aa);
 }
 
-bool api_wait_over(const api_server *srv, const api_wait *w)
+static int compare_ids(const void *x, const void *y)
 {
-    if (time_now_ms() >= w->deadline_ms)
-        return true;
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+void api_waits_over(const api_server *srv, const api_wait *const *w, size_t n, bool *over)
+{
     arena a;
     arena_init(&a);
-    store_action_attempt aa;
-    bool over = err_failed(awaited(srv, &a, w, &aa)) || strcmp(aa.status, "success") == 0 ||
-                strcmp(aa.status, "error") == 0;
+    const char **ids = arena_alloc(&a, (n + 1) * sizeof *ids);
+    const char **unfinished;
+    size_t nids = 0, nunfinished = 0;
+    int64_t now = time_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        over[i] = now >= w[i]->deadline_ms;
+        if (!over[i])
+            ids[nids++] = w[i]->action_attempt_id;
+    }
+    str_list l = {ids, nids};
+    if (nids && !err_failed(store_action_attempts_unfinished(srv->store, &a, &l, &unfinished,
+                                                             &nunfinished))) {
+        qsort(unfinished, nunfinished, sizeof *unfinished, compare_ids);
+        for (size_t i = 0; i < n; i++)
+            over[i] = over[i] || !bsearch(&w[i]->action_attempt_id, unfinished, nunfinished,
+                                          sizeof *unfinished, compare_ids);
+    }
     arena_free(&a);
-    return over;
 }
 
 void api_wait_answer(const api_server *srv, arena *a, const api_wait *w, api_response *res)
@@ -44,7 +61,7 @@ void api_wait_answer(const api_server *srv, arena *a, const api_wait *w, api_res
                                      "ok", 1));
 }
 
-void api_wait_progress(const api_server *srv, int64_t deadline_ms)
+void api_wait_progress(const api_server *srv, int64_t deadline_ms, uint64_t *seen)
 {
-    action_worker_wait(srv->actions, deadline_ms);
+    action_worker_wait(srv->actions, deadline_ms, seen);
 }

@@ -331,17 +331,31 @@ static enum MHD_Result send_api_response(struct MHD_Connection *conn, request_st
     return send_response(conn, st, res->status, r);
 }
 
-/* Parks the connection until its wait is over (see wake_parked). */
-static enum MHD_Result park(http_server *s, struct MHD_Connection *conn, request_state *st)
+/* Parks the connection until its wait is over (see wake_parked); false,
+ * parking nothing, once the server is stopping. */
+static bool park(http_server *s, struct MHD_Connection *conn, request_state *st)
 {
     parked *p = arena_alloc(&st->a, sizeof *p);
     *p = (parked){.conn = conn, .st = st};
     pthread_mutex_lock(&s->park_mu);
-    MHD_suspend_connection(conn);
-    p->next = s->parked;
-    s->parked = p;
+    bool parking = !s->stopping;
+    if (parking) {
+        MHD_suspend_connection(conn);
+        p->next = s->parked;
+        s->parked = p;
+    }
     pthread_mutex_unlock(&s->park_mu);
-    return MHD_YES;
+    return parking;
+}
+
+/* The answer of a request that waited: the attempt as it is now. */
+static enum MHD_Result send_waited(http_server *s, struct MHD_Connection *conn,
+                                   request_state *st)
+{
+    api_response res;
+    api_wait_answer(s->api, &st->a, &st->wait, &res);
+    res.cors = st->cors;
+    return send_api_response(conn, st, &res);
 }
 
 static enum MHD_Result send_api(http_server *s, struct MHD_Connection *conn, request_state *st,
@@ -365,7 +379,7 @@ static enum MHD_Result send_api(http_server *s, struct MHD_Connection *conn, req
     if (res.wait.action_attempt_id) {
         st->wait = res.wait;
         st->cors = res.cors;
-        return park(s, conn, st);
+        return park(s, conn, st) ? MHD_YES : send_waited(s, conn, st);
     }
     return send_api_response(conn, st, &res);
 }
@@ -590,12 +604,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     guard_set(s, st->guard, GUARD_ANSWERING);
     if (st->too_large)
         return send_too_large(conn, st, s->cfg.body_limit, true);
-    if (st->wait.action_attempt_id) { /* woken: answer with the attempt as it is now */
-        api_response res;
-        api_wait_answer(s->api, &st->a, &st->wait, &res);
-        res.cors = st->cors;
-        return send_api_response(conn, st, &res);
-    }
+    if (st->wait.action_attempt_id) /* woken */
+        return send_waited(s, conn, st);
     if (strcmp(method, "OPTIONS") == 0)
         return send_preflight(conn, st);
     return send_api(s, conn, st, method, url);
@@ -658,26 +668,56 @@ enum { WAKER_LOOK_MS = 200 };
 
 /* Resumes the parked requests whose wait is over (all of them when
  * stopping), and closes connections past their reading deadline; woken by
- * finished attempts, and looks at least every 200 ms. */
+ * finished attempts, and looks at least every 200 ms. The parked requests
+ * are taken off the list while the store is asked about them (once for
+ * all), so that parking never waits for the store. */
 static void *wake_parked(void *arg)
 {
     http_server *s = arg;
+    uint64_t seen = 0;
     for (;;) {
-        api_wait_progress(s->api, time_now_ms() + WAKER_LOOK_MS);
+        api_wait_progress(s->api, time_now_ms() + WAKER_LOOK_MS, &seen);
         guard_sweep(s);
         pthread_mutex_lock(&s->park_mu);
         bool stopping = s->stopping;
-        for (parked **pp = &s->parked; *pp;) {
-            parked *p = *pp;
-            if (stopping || api_wait_over(s->api, &p->st->wait)) {
-                *pp = p->next;
+        parked *list = s->parked;
+        s->parked = NULL;
+        pthread_mutex_unlock(&s->park_mu);
+        size_t n = 0;
+        for (parked *p = list; p; p = p->next)
+            n++;
+        arena a;
+        arena_init(&a);
+        const api_wait **waits = arena_alloc(&a, (n + 1) * sizeof *waits);
+        bool *over = arena_alloc(&a, (n + 1) * sizeof *over);
+        n = 0;
+        for (parked *p = list; p; p = p->next)
+            waits[n++] = &p->st->wait;
+        if (stopping)
+            memset(over, 1, n * sizeof *over);
+        else if (n)
+            api_waits_over(s->api, waits, n, over);
+        parked *still = NULL, **tail = &still;
+        n = 0;
+        for (parked *p = list, *next; p; p = next, n++) {
+            next = p->next;
+            if (over[n]) {
                 MHD_resume_connection(p->conn);
             } else {
-                pp = &p->next;
+                *tail = p;
+                tail = &p->next;
             }
         }
-        pthread_mutex_unlock(&s->park_mu);
-        if (stopping)
+        *tail = NULL;
+        arena_free(&a);
+        if (still) {
+            pthread_mutex_lock(&s->park_mu);
+            *tail = s->parked;
+            s->parked = still;
+            stopping = s->stopping;
+            pthread_mutex_unlock(&s->park_mu);
+        }
+        if (stopping && !still)
             return NULL;
     }
 }

@@ -26,6 +26,7 @@ struct action_worker {
     pthread_mutex_t mu;
     pthread_cond_t wake;  /* to the worker: something is pending, or stop */
     pthread_cond_t done;  /* from the worker: some attempt finished */
+    uint64_t finished;    /* claims that finished attempts, counted */
     bool stopping;
     bool woken;
 };
@@ -163,8 +164,10 @@ static void *run(void *arg)
         arena_free(&a);
 
         pthread_mutex_lock(&w->mu);
-        if (n)
+        if (n) {
+            w->finished++;
             pthread_cond_broadcast(&w->done);
+        }
         int64_t now = time_now_ms();
         int64_t until = now + IDLE_LOOK_MS;
         if (next && next < until)
@@ -223,11 +226,13 @@ void action_worker_wake(action_worker *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-void action_worker_wait(action_worker *w, int64_t deadline_ms)
+void action_worker_wait(action_worker *w, int64_t deadline_ms, uint64_t *seen)
 {
     struct timespec ts = abs_time(deadline_ms);
     pthread_mutex_lock(&w->mu);
-    if (!w->stopping)
-        pthread_cond_timedwait(&w->done, &w->mu, &ts);
+    while (!w->stopping && w->finished == *seen)
+        if (pthread_cond_timedwait(&w->done, &w->mu, &ts) != 0)
+            break;
+    *seen = w->finished;
     pthread_mutex_unlock(&w->mu);
 }

@@ -19,8 +19,10 @@ action_worker *action_worker_start(store *s);
 void action_worker_stop(action_worker *w);
 /* A new attempt is pending: look now. */
 void action_worker_wake(action_worker *w);
-/* Waits until the worker finishes some attempt or deadline_ms (wall clock)
- * passes; the caller then checks the attempt it cares about. */
-void action_worker_wait(action_worker *w, int64_t deadline_ms);
+/* Waits until the worker has finished some attempt since *seen (a count
+ * this call keeps: start it at 0) or deadline_ms (wall clock) passes; the
+ * caller then checks the attempts it cares about. A finish while the
+ * caller was checking is not missed: the count has moved on. */
+void action_worker_wait(action_worker *w, int64_t deadline_ms, uint64_t *seen);
 
 #endif

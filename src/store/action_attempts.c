@@ -69,6 +69,35 @@ err store_action_attempt_claim(store *s, arena *a, const char *owner, int64_t no
     return db_rows(s->db, a, &b, &ATTEMPTS, (void **)out, count);
 }
 
+typedef struct id_rows {
+    arena *a;
+    const char **ids;
+    size_t count, cap;
+} id_rows;
+
+static void read_id(const db_row *r, void *ctx)
+{
+    id_rows *rows = ctx;
+    if (rows->count < rows->cap)
+        rows->ids[rows->count++] = db_col_text(r, 0, rows->a);
+}
+
+err store_action_attempts_unfinished(store *s, arena *a, const str_list *ids, const char ***out,
+                                     size_t *count)
+{
+    sql_builder b;
+    sql_builder_init(&b, a);
+    sql_builder_append(&b, "SELECT action_attempt_id FROM action_attempts"
+                           " WHERE status IN ('pending', 'running')");
+    query_in(&b, "action_attempt_id", ids);
+    id_rows rows = {.a = a, .ids = arena_alloc(a, (ids->count + 1) * sizeof *rows.ids),
+                    .cap = ids->count};
+    err e = db_query(s->db, &b, read_id, &rows);
+    *out = rows.ids;
+    *count = rows.count;
+    return e;
+}
+
 err store_action_attempt_next_due(store *s, int64_t *next)
 {
     arena a;

@@ -393,6 +393,12 @@ err store_action_attempt_list(store *s, arena *a, const store_scope *scope, cons
 err store_action_attempt_claim(store *s, arena *a, const char *owner, int64_t now,
                                int64_t lease_ms, size_t limit, store_action_attempt **out,
                                size_t *count);
+/* Of the attempts ids, those still pending or running (the rest are
+ * finished, or gone), into *out (count of them in *count). Not scoped: for
+ * the HTTP layer, to know which parked requests to wake; what they answer
+ * is read scoped. */
+err store_action_attempts_unfinished(store *s, arena *a, const str_list *ids, const char ***out,
+                                     size_t *count);
 /* When the next attempt becomes claimable (due, or its lease runs out); 0
  * when none will. */
 err store_action_attempt_next_due(store *s, int64_t *next);

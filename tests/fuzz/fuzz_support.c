@@ -90,10 +90,10 @@ static void setup_request(const char *path, const char *content_type, const char
     api_handle(&env.srv, &req, &res);
     if (res.wait.action_attempt_id) {
         api_wait w = res.wait;
-        /* Looks again every 100 ms, as the HTTP layer does: a wake-up that
-         * comes between the check and the wait is not seen. */
-        while (!api_wait_over(&env.srv, &w))
-            api_wait_progress(&env.srv, time_now_ms() + 100);
+        const api_wait *waits[] = {&w};
+        uint64_t seen = 0;
+        for (bool over = false; api_waits_over(&env.srv, waits, 1, &over), !over;)
+            api_wait_progress(&env.srv, time_now_ms() + 200, &seen);
         api_wait_answer(&env.srv, &a, &w, &res);
     }
     if ((res.status != 200 && res.status != 303) || (res.body && strstr(res.body, "\"pending\"")))

@@ -188,6 +188,37 @@ describe('sync: true', () => {
     }
   })
 
+  test('SIGTERM while sync requests keep coming: each is answered or refused, and the server exits 0', async () => {
+    // A request that parks after the waker has gone used to stay suspended,
+    // and libmicrohttpd aborted the process on stop.
+    for (let round = 0; round < 3; round++) {
+      const server = await startServer({ args: ['--action-delay-ms', '0'] })
+      let stopping = false
+      const answered = []
+      const loop = async () => {
+        while (!stopping) {
+          const res = await fetch(`${server.url}/locks/unlock_door`, {
+            method: 'POST',
+            headers: { authorization: 'Bearer seam_apikey1_token', 'content-type': 'application/json' },
+            body: JSON.stringify({ device_id: 'august_device_1', sync: true }),
+          }).catch(() => null) // refused once stopping
+          if (!res) return
+          answered.push([res.status, (await res.json()).action_attempt?.status])
+        }
+      }
+      const loops = Array.from({ length: 32 }, loop)
+      await sleep(400)
+      await server.stop() // rejects unless the exit code is 0
+      stopping = true
+      await Promise.all(loops)
+      assert.ok(answered.length > 0)
+      for (const [status, attempt] of answered) {
+        assert.equal(status, 200)
+        assert.ok(['pending', 'success'].includes(attempt), attempt)
+      }
+    }
+  })
+
   test('SIGTERM answers a waiting request with its attempt as it is, then exits 0', async () => {
     const server = await startServer({ args: ['--action-delay-ms', '60000'] })
     const answer = fetch(`${server.url}/locks/lock_door`, {
