@@ -25,12 +25,18 @@ typedef struct db_conn {
     char violated[DB_NAME_MAX]; /* of the last statement that failed on one */
 } db_conn;
 
+typedef struct queued queued;
+
 struct db {
     const db_driver *drv;
     char *target;
     pthread_key_t key;
     db_trace_fn trace; /* NULL: none */
     void *trace_ctx;
+    /* Write transactions waiting to run combined (drv->combine_writes). */
+    pthread_mutex_t queue_mu;
+    queued *queue_head, *queue_tail;
+    db_conn *writer; /* the connection they run on, whoever leads */
 };
 
 static const err ERR_DB = {ERR_INTERNAL, "internal_error", "The database failed."};
@@ -295,7 +301,7 @@ err db_read(db *d, err (*fn)(void *ctx), void *ctx)
     return err_failed(e) ? e : db_end(d, fn(ctx));
 }
 
-err db_transaction(db *d, err (*fn)(void *ctx), void *ctx)
+static err transaction(db *d, err (*fn)(void *ctx), void *ctx)
 {
     for (int attempt = 0;; attempt++) {
         err e = db_begin(d);
@@ -310,6 +316,93 @@ err db_transaction(db *d, err (*fn)(void *ctx), void *ctx)
             return e;
         backoff(attempt);
     }
+}
+
+/* Write transactions that arrive together run as one where the driver asks
+ * for it (SQLite, which writes one transaction at a time anyway): the first
+ * in line runs each of a batch in a savepoint of one transaction on its own
+ * connection, commits once, and answers them all once that commit is
+ * durable. The pages they share (indexes, the workspace's generation) are
+ * then written and synced once a batch rather than once a transaction.
+ * Each function's outcome is its own (one that fails is rolled back to its
+ * savepoint alone), and it runs after those before it in line, as it would
+ * have alone. A thread whose commits are not waited for on disk
+ * (db_relax_durability) writes alone, so that no batch is answered before
+ * it is durable. */
+enum { BATCH_MAX = 64 };
+
+struct queued {
+    err (*fn)(void *ctx);
+    void *ctx;
+    err result;
+    bool done;
+    pthread_cond_t cv;
+    queued *next;
+};
+
+typedef struct batch {
+    db *d;
+    queued *q[BATCH_MAX];
+    size_t n;
+} batch;
+
+static err run_batch(void *ctx)
+{
+    batch *b = ctx;
+    for (size_t i = 0; i < b->n; i++) {
+        queued *q = b->q[i];
+        err e = begin(b->d, true); /* a savepoint */
+        q->result = err_failed(e) ? e : db_end(b->d, q->fn(q->ctx));
+    }
+    return ERR_NONE;
+}
+
+/* Waits in line; the first in line runs the batch at the front. */
+static err combined(db *d, err (*fn)(void *ctx), void *ctx)
+{
+    queued me = {.fn = fn, .ctx = ctx};
+    pthread_cond_init(&me.cv, NULL);
+    pthread_mutex_lock(&d->queue_mu);
+    *(d->queue_tail ? &d->queue_tail->next : &d->queue_head) = &me;
+    d->queue_tail = &me;
+    while (!me.done && d->queue_head != &me)
+        pthread_cond_wait(&me.cv, &d->queue_mu);
+    if (!me.done) {
+        batch b = {.d = d};
+        for (queued *q = &me; q && b.n < BATCH_MAX; q = q->next)
+            b.q[b.n++] = q;
+        if (!d->writer && (d->writer = calloc(1, sizeof *d->writer)))
+            d->writer->drv = d->drv;
+        pthread_mutex_unlock(&d->queue_mu);
+        db_conn *own = this_conn(d);
+        pthread_setspecific(d->key, d->writer ? d->writer : own);
+        err e = transaction(d, run_batch, &b);
+        pthread_setspecific(d->key, own);
+        pthread_mutex_lock(&d->queue_mu);
+        queued *last = b.q[b.n - 1];
+        d->queue_head = last->next;
+        if (!d->queue_head)
+            d->queue_tail = NULL;
+        for (size_t i = 0; i < b.n; i++) {
+            if (err_failed(e))
+                b.q[i]->result = e;
+            b.q[i]->done = true;
+            pthread_cond_signal(&b.q[i]->cv);
+        }
+        if (d->queue_head)
+            pthread_cond_signal(&d->queue_head->cv);
+    }
+    pthread_mutex_unlock(&d->queue_mu);
+    pthread_cond_destroy(&me.cv);
+    return me.result;
+}
+
+err db_transaction(db *d, err (*fn)(void *ctx), void *ctx)
+{
+    const db_conn *c = this_conn(d);
+    if (d->drv->combine_writes && !(c && (c->depth > 0 || c->relaxed)))
+        return combined(d, fn, ctx);
+    return transaction(d, fn, ctx);
 }
 
 /* ---- typed columns ---- */
@@ -619,6 +712,7 @@ db *db_open(const char *url, err *e)
     }
     d->drv = drv;
     pthread_key_create(&d->key, conn_destroy);
+    pthread_mutex_init(&d->queue_mu, NULL);
     db_conn *c = get_conn(d, e);
     if (!c || err_failed(*e = migrate_locked(d, c)) || err_failed(*e = db_maintain(d))) {
         db_close(d);
@@ -638,6 +732,9 @@ void db_close(db *d)
         conn_destroy(c);
     pthread_setspecific(d->key, NULL);
     pthread_key_delete(d->key);
+    if (d->writer)
+        conn_destroy(d->writer);
+    pthread_mutex_destroy(&d->queue_mu);
     free(d->target);
     free(d);
 }

@@ -36,6 +36,8 @@ typedef struct db_driver {
      * which returns DB_DONE once what it committed is durable. */
     void (*write_begin)(void *conn);
     db_status (*write_end)(void *conn);
+    /* Concurrent write transactions are combined into one (db_transaction). */
+    bool combine_writes;
     /* Commits of this connection are no longer waited for on disk. */
     void (*relax)(void *conn);
     /* Statements separated by ';', no parameters, no rows. */

@@ -360,6 +360,7 @@ const db_driver db_sqlite_driver = {
     .script = script,
     .write_begin = write_begin,
     .write_end = write_end,
+    .combine_writes = true,
     .relax = relax,
     .col_null = col_null,
     .col_text = col_text,

@@ -1819,6 +1819,44 @@ static void race_claim(race *r, arena *a)
     }
 }
 
+/* A transaction that adds a device, and then fails when its name says so. */
+typedef struct partial {
+    race *r;
+    store_device d;
+    bool fail;
+} partial;
+
+static err add_then_maybe_fail(store *s, void *p)
+{
+    partial *x = p;
+    bool created = false;
+    arena a;
+    arena_init(&a);
+    err e = store_device_upsert(s, &a, &x->d, &created);
+    arena_free(&a);
+    if (!err_failed(e) && x->fail)
+        e = err_make(ERR_BAD_REQUEST, "dropped", "This one fails.");
+    return e;
+}
+
+static void race_partial(race *r, arena *a)
+{
+    for (int i = 0; i < ROUNDS * 4; i++) {
+        char id[UUID_STR_LEN];
+        uuid_v4(id);
+        partial x = {.r = r, .fail = i % 2,
+                     .d = {.device_id = arena_strdup(a, id), .workspace_id = r->f->ws,
+                           .connected_account_id = r->account, .device_type = "august_lock",
+                           .name = i % 2 ? "Dropped" : "Kept", .locked = -1,
+                           .battery_level = -1, .provider_device_key = arena_strdup(a, id),
+                           .created_at = r->f->now}};
+        err e = store_transaction(r->f->s, add_then_maybe_fail, &x);
+        bool dropped = e.type && strcmp(e.type, "dropped") == 0;
+        tally(r, !err_failed(e) && !x.fail ? &r->ok : dropped && x.fail ? &r->conflicts
+                                                                          : &r->failures);
+    }
+}
+
 typedef struct racer {
     race *r;
     void (*fn)(race *r, arena *a);
@@ -1867,6 +1905,20 @@ static void races(void **state)
     r = (race){.f = f, .webview = make_webview(f, f->ws, NULL)};
     run_race(&r, race_failed_login); /* each sign-in counted once */
     assert_int_equal(get_webview(f, r.webview).failed_logins, THREADS * ROUNDS);
+
+    /* Write transactions at once (on SQLite they run combined): each one's
+     * outcome is its own, and a failed one leaves nothing behind. */
+    r = (race){.f = f, .account = make_account(f, f->ws, "p@example.com", NULL)};
+    run_race(&r, race_partial);
+    assert_int_equal(r.ok, THREADS * ROUNDS * 2);
+    assert_int_equal(r.conflicts, THREADS * ROUNDS * 2);
+    int kept = 0;
+    size_t ndevices = devices_in(f, &f->all, NULL, &devices);
+    for (size_t i = 0; i < ndevices; i++) {
+        assert_string_not_equal(devices[i].name, "Dropped");
+        kept += strcmp(devices[i].name, "Kept") == 0;
+    }
+    assert_int_equal(kept, THREADS * ROUNDS * 2);
 
     sweep_attempts(f); /* each attempt claimed once */
     const char *acc = make_account(f, f->ws, "b@example.com", NULL);
