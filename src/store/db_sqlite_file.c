@@ -4,6 +4,7 @@
  * began, whichever connection wrote it. */
 #include "store/db_sqlite_file.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,39 +14,22 @@ struct sqlite_file {
     struct sqlite_file *next;
     char *path;
     pthread_mutex_t writer;
-    shared_run run; /* fsyncs of the WAL */
-    int rc; /* of the last fsync */
+    shared_run run; /* fsyncs of the WAL: SQLite's result code */
 };
 
-typedef struct syncing {
-    sqlite_file *f;
-    sqlite3 *db;
-    int rc;
-} syncing;
-
-static void sync_wal(void *p)
+/* An fsync of the WAL through db's connection. */
+static int64_t sync_wal(void *db)
 {
-    syncing *x = p;
     sqlite3_file *wal = NULL;
-    x->rc = sqlite3_file_control(x->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
-    if (x->rc == SQLITE_OK && wal && wal->pMethods)
-        x->rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
-}
-
-static void publish(void *p)
-{
-    syncing *x = p;
-    x->f->rc = x->rc;
+    int rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+    if (rc == SQLITE_OK && wal && wal->pMethods)
+        rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+    return rc;
 }
 
 int sqlite_file_sync(sqlite_file *f, sqlite3 *db)
 {
-    syncing x = {.f = f, .db = db};
-    pthread_mutex_lock(&f->run.lock);
-    shared_run_wait(&f->run, sync_wal, publish, &x);
-    int rc = f->rc;
-    pthread_mutex_unlock(&f->run.lock);
-    return rc;
+    return (int)shared_run_call(&f->run, sync_wal, db);
 }
 
 void sqlite_file_write_lock(sqlite_file *f) { pthread_mutex_lock(&f->writer); }

@@ -7,7 +7,7 @@
  * trip, so concurrent callers for one workspace share one: a caller waits
  * for the next read to start and takes its answer. On SQLite a read costs
  * less than the waiting would, and each caller reads for itself. */
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,13 +15,14 @@
 #include "store/resource.h"
 
 enum { SHARED_READS = 64, WORKSPACE_ID_MAX = 64 };
+/* In a place's state: a caller is making the place its workspace's. */
+#define CLAIMING (1u << 31)
 
-/* The shared reads of one workspace, and the last one's answer. */
+/* The shared reads of one workspace at a time. */
 typedef struct shared_read {
-    shared_run run;
-    char workspace_id[WORKSPACE_ID_MAX];
-    err e;
-    int64_t gen;
+    shared_run run; /* the sum read, or -1 when the read failed */
+    _Atomic uint32_t state; /* callers using the place, and CLAIMING */
+    char workspace_id[WORKSPACE_ID_MAX]; /* changed only with CLAIMING */
 } shared_read;
 
 struct store_generations {
@@ -36,12 +37,7 @@ store_generations *store_generations_new(void)
     return g;
 }
 
-void store_generations_free(store_generations *g)
-{
-    for (size_t i = 0; g && i < SHARED_READS; i++)
-        shared_run_destroy(&g->reads[i].run);
-    free(g);
-}
+void store_generations_free(store_generations *g) { free(g); }
 
 static err read_generation(store *s, const char *workspace_id, int64_t *gen)
 {
@@ -58,48 +54,54 @@ static err read_generation(store *s, const char *workspace_id, int64_t *gen)
     return e;
 }
 
-/* One read, and what it found. */
 typedef struct reading {
     store *s;
-    shared_read *r;
-    err e;
-    int64_t gen;
+    const char *workspace_id;
 } reading;
 
-static void read_once(void *p)
+static int64_t read_once(void *p)
 {
     reading *x = p;
-    x->e = read_generation(x->s, x->r->workspace_id, &x->gen);
+    int64_t gen;
+    return err_failed(read_generation(x->s, x->workspace_id, &gen)) ? -1 : gen;
 }
 
-static void publish(void *p)
+/* Uses the place for workspace_id: true when it is that workspace's (or
+ * has just become it, being free); false, using nothing, when another
+ * workspace's callers are using it. Without a lock: the place's name is
+ * read only while it is in use (so nobody renames it), and renamed only by
+ * its one user, flagged CLAIMING meanwhile. */
+static bool enter(shared_read *r, const char *workspace_id)
 {
-    reading *x = p;
-    x->r->e = x->e;
-    x->r->gen = x->gen;
+    uint32_t state = atomic_load(&r->state);
+    do {
+        if (state & CLAIMING)
+            return false;
+    } while (!atomic_compare_exchange_weak(&r->state, &state, state + 1));
+    if (strcmp(r->workspace_id, workspace_id) == 0)
+        return true;
+    uint32_t alone = 1;
+    if (atomic_compare_exchange_strong(&r->state, &alone, 1 | CLAIMING)) {
+        strcpy(r->workspace_id, workspace_id);
+        atomic_fetch_and(&r->state, ~CLAIMING);
+        return true;
+    }
+    atomic_fetch_sub(&r->state, 1);
+    return false;
 }
 
 static err shared_generation(store *s, const char *workspace_id, int64_t *gen)
 {
     shared_read *r = &s->generations->reads[db_hash(workspace_id) % SHARED_READS];
-    pthread_mutex_lock(&r->run.lock);
-    /* The place is this workspace's, or free to become it; otherwise
-     * another workspace's readers hold it, and this caller reads alone. */
-    bool mine = strcmp(r->workspace_id, workspace_id) == 0;
-    if (!mine && !r->run.running && !r->run.waiting) {
-        strcpy(r->workspace_id, workspace_id);
-        mine = true;
-    }
-    if (!mine) {
-        pthread_mutex_unlock(&r->run.lock);
+    if (!enter(r, workspace_id))
         return read_generation(s, workspace_id, gen);
-    }
-    reading x = {.s = s, .r = r};
-    shared_run_wait(&r->run, read_once, publish, &x);
-    err e = r->e;
-    *gen = r->gen;
-    pthread_mutex_unlock(&r->run.lock);
-    return e;
+    reading x = {s, workspace_id};
+    int64_t shared = shared_run_call(&r->run, read_once, &x);
+    atomic_fetch_sub(&r->state, 1);
+    if (shared < 0) /* the read failed: this caller reads (and says why) alone */
+        return read_generation(s, workspace_id, gen);
+    *gen = shared;
+    return ERR_NONE;
 }
 
 err store_workspace_generation(store *s, const char *workspace_id, int64_t *gen)
