@@ -26,6 +26,9 @@ typedef struct cached_stmt {
 
 typedef struct conn {
     PGconn *pg;
+    /* A BEGIN not sent yet: it goes with the transaction's first statement,
+     * in one round trip (NULL: none). */
+    const char *begin;
     cached_stmt cache[STMT_CACHE_SIZE];
     size_t next_evict;
     unsigned next_name;
@@ -205,6 +208,49 @@ static const char *prepare(conn *c, const sql_builder *q, db_status *st,
     return slot->name;
 }
 
+/* The pending BEGIN and the prepared statement name, sent together in a
+ * pipeline: the statement's result, or BEGIN's when BEGIN failed (NULL when
+ * the connection broke before either answered). */
+static PGresult *begin_and_exec(conn *c, const char *name, int n, const char *const *values)
+{
+    const char *begin = c->begin;
+    c->begin = NULL;
+    if (!PQenterPipelineMode(c->pg) ||
+        !PQsendQueryParams(c->pg, begin, 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQsendQueryPrepared(c->pg, name, n, values, NULL, NULL, 0) || !PQpipelineSync(c->pg)) {
+        PQexitPipelineMode(c->pg);
+        return NULL;
+    }
+    /* BEGIN's result, the statement's, the sync; NULL after each result. */
+    PGresult *begun = NULL, *res = NULL;
+    for (int results = 0, nulls = 0; PQstatus(c->pg) == CONNECTION_OK && nulls < 4;) {
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) {
+            nulls++;
+            continue;
+        }
+        ExecStatusType rs = PQresultStatus(r);
+        if (rs == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (results++ == 0) {
+            begun = r;
+        } else if (!res) {
+            res = r;
+        } else {
+            PQclear(r);
+        }
+    }
+    PQexitPipelineMode(c->pg);
+    if (begun && PQresultStatus(begun) != PGRES_COMMAND_OK) {
+        PQclear(res);
+        return begun;
+    }
+    PQclear(begun);
+    return res;
+}
+
 static db_status run(void *p, const sql_builder *q, db_row_fn fn, void *ctx, int64_t *changes,
                      char constraint[DB_NAME_MAX])
 {
@@ -240,7 +286,8 @@ static db_status run(void *p, const sql_builder *q, db_row_fn fn, void *ctx, int
         else
             snprintf(numbers[i], sizeof numbers[i], "%lld", (long long)v->i);
     }
-    PGresult *res = PQexecPrepared(c->pg, name, (int)q->nbinds, values, NULL, NULL, 0);
+    PGresult *res = c->begin ? begin_and_exec(c, name, (int)q->nbinds, values)
+                             : PQexecPrepared(c->pg, name, (int)q->nbinds, values, NULL, NULL, 0);
     free(values);
     free(numbers);
     ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -266,7 +313,25 @@ static db_status run(void *p, const sql_builder *q, db_row_fn fn, void *ctx, int
 static db_status script(void *p, const char *sql)
 {
     conn *c = p;
-    PGresult *res = PQexec(c->pg, sql);
+    /* BEGIN waits for the first statement; a transaction that ran none
+     * ends with nothing to send. */
+    if (strncmp(sql, "BEGIN", 5) == 0 && !c->begin) {
+        c->begin = sql;
+        return DB_DONE;
+    }
+    char *joined = NULL;
+    if (c->begin) {
+        const char *begin = c->begin;
+        c->begin = NULL;
+        if (strcmp(sql, "COMMIT") == 0 || strcmp(sql, "ROLLBACK") == 0)
+            return DB_DONE;
+        size_t len = strlen(begin) + strlen(sql) + 3;
+        if (!(joined = malloc(len)))
+            return DB_FAILED;
+        snprintf(joined, len, "%s; %s", begin, sql);
+    }
+    PGresult *res = PQexec(c->pg, joined ? joined : sql);
+    free(joined);
     ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     db_status st = DB_DONE;
     if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
