@@ -182,13 +182,15 @@ static void configure_allocator(void)
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 }
 
-/* Seconds between two store_maintain calls. */
-enum { MAINTAIN_SECONDS = 300 };
+/* Seconds between two store_maintain calls, and between two looks at
+ * whether the data has outgrown its statistics. */
+enum { MAINTAIN_SECONDS = 300, GROWTH_LOOK_SECONDS = 5 };
 
 /* Waits for SIGTERM or SIGINT; meanwhile, every second, hands the
  * allocator's free pages back to the system, so the server's memory
  * follows what it holds rather than its busiest moment, and every few
- * minutes keeps the store's query planning current as the data grows. */
+ * minutes (and within seconds of a table doubling) keeps the store's
+ * query planning current as the data grows. */
 static int wait_for_signal(const sigset_t *sigs, store *s)
 {
     const struct timespec every = {.tv_sec = 1};
@@ -197,8 +199,8 @@ static int wait_for_signal(const sigset_t *sigs, store *s)
         if (sig > 0)
             return sig;
         malloc_trim(0);
-        if (tick % MAINTAIN_SECONDS == 0) {
-            err e = store_maintain(s);
+        if (tick % GROWTH_LOOK_SECONDS == 0) {
+            err e = store_maintain(s, tick % MAINTAIN_SECONDS != 0);
             if (err_failed(e))
                 fprintf(stderr, "latchkey: store maintenance: %s\n", e.message);
         }

@@ -683,10 +683,12 @@ static err migrate_locked(db *d, db_conn *c)
     return e;
 }
 
-err db_maintain(db *d)
+err db_maintain(db *d, bool when_outdated)
 {
     err e = ERR_NONE;
     db_conn *c = d->drv->maintain_sql ? get_conn(d, &e) : NULL;
+    if (c && when_outdated && !(d->drv->stats_outdated && d->drv->stats_outdated(c->impl)))
+        return ERR_NONE;
     return c ? script(d, c, d->drv->maintain_sql) : e;
 }
 
@@ -714,7 +716,7 @@ db *db_open(const char *url, err *e)
     pthread_key_create(&d->key, conn_destroy);
     pthread_mutex_init(&d->queue_mu, NULL);
     db_conn *c = get_conn(d, e);
-    if (!c || err_failed(*e = migrate_locked(d, c)) || err_failed(*e = db_maintain(d))) {
+    if (!c || err_failed(*e = migrate_locked(d, c)) || err_failed(*e = db_maintain(d, false))) {
         db_close(d);
         return NULL;
     }

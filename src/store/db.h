@@ -32,8 +32,9 @@ uint64_t db_hash(const char *text);
 /* Whether this thread is inside a transaction of d. */
 bool db_in_transaction(db *d);
 
-/* Keeps the planner's statistics current: run at open, and now and then. */
-err db_maintain(db *d);
+/* Keeps the planner's statistics current: run at open, and now and then;
+ * when_outdated: only if the data has grown much since they were taken. */
+err db_maintain(db *d, bool when_outdated);
 
 /* A transaction, or inside one a savepoint, so that calls which need one
  * compose into a larger one. db_end commits (or releases) when e succeeded

@@ -57,6 +57,9 @@ typedef struct db_driver {
     /* Keeps the planner's statistics current (db_maintain); NULL when the
      * database does it itself (PostgreSQL's autovacuum). */
     const char *maintain_sql;
+    /* Whether the data has grown so much since the last maintain_sql that
+     * the statistics mislead (NULL: never). */
+    bool (*stats_outdated)(void *conn);
 } db_driver;
 
 /* The current row of a statement, as the driver sees it. */

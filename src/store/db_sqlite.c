@@ -40,6 +40,76 @@ typedef struct conn {
  * replaced by a new one (alive() tells db.c), which reads them afresh. */
 static atomic_uint stats_version;
 
+/* Statistics taken while a table was small (a few action attempts, all
+ * alike) tell the planner that reading it whole costs nothing, and it goes
+ * on doing so as the table grows to millions. So each ANALYZE notes how far
+ * each table's rowids had got, and stats_outdated says when a table has
+ * since had as many rows added as it had then (and at least
+ * GROWN_ROWS): the server looks every few seconds and analyzes anew. */
+enum { MAX_TABLES = 64, GROWN_ROWS = 1000 };
+static struct {
+    pthread_mutex_t lock;
+    size_t n;
+    struct {
+        char name[64];
+        int64_t rowid; /* the largest at the last ANALYZE */
+    } t[MAX_TABLES];
+} sizes = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Each rowid table of the database and its largest rowid, to fn. */
+static void each_table(sqlite3 *h, void (*fn)(const char *name, int64_t rowid, void *ctx),
+                       void *ctx)
+{
+    sqlite3_stmt *tables = NULL;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT name FROM sqlite_schema WHERE type = 'table'"
+                           " AND name NOT LIKE 'sqlite%' AND sql NOT LIKE '%WITHOUT ROWID%'",
+                           -1, &tables, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(tables) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(tables, 0);
+        char sql[128];
+        sqlite3_stmt *top = NULL;
+        if (!name || strlen(name) >= sizeof sizes.t[0].name)
+            continue;
+        snprintf(sql, sizeof sql, "SELECT MAX(rowid) FROM \"%s\"", name);
+        if (sqlite3_prepare_v2(h, sql, -1, &top, NULL) == SQLITE_OK &&
+            sqlite3_step(top) == SQLITE_ROW)
+            fn(name, sqlite3_column_int64(top, 0), ctx);
+        sqlite3_finalize(top);
+    }
+    sqlite3_finalize(tables);
+}
+
+static void note_size(const char *name, int64_t rowid, void *ctx)
+{
+    (void)ctx;
+    if (sizes.n < MAX_TABLES) {
+        snprintf(sizes.t[sizes.n].name, sizeof sizes.t[0].name, "%s", name);
+        sizes.t[sizes.n++].rowid = rowid;
+    }
+}
+
+static void check_size(const char *name, int64_t rowid, void *ctx)
+{
+    bool *grown = ctx;
+    int64_t then = 0;
+    for (size_t i = 0; i < sizes.n; i++)
+        if (strcmp(sizes.t[i].name, name) == 0)
+            then = sizes.t[i].rowid;
+    if (rowid - then >= GROWN_ROWS && rowid - then >= then)
+        *grown = true;
+}
+
+static bool stats_outdated(void *p)
+{
+    bool grown = false;
+    pthread_mutex_lock(&sizes.lock);
+    each_table(((conn *)p)->db, check_size, &grown);
+    pthread_mutex_unlock(&sizes.lock);
+    return grown;
+}
+
 static void log_error(sqlite3 *h, int rc)
 {
     fprintf(stderr, "sqlite: %s (%d)\n", h ? sqlite3_errmsg(h) : sqlite3_errstr(rc), rc);
@@ -312,8 +382,13 @@ static db_status script(void *p, const char *sql)
     char *msg = NULL;
     int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
     sqlite3_free(msg);
-    if (rc == SQLITE_OK && strstr(sql, "ANALYZE"))
+    if (rc == SQLITE_OK && strstr(sql, "ANALYZE")) {
+        pthread_mutex_lock(&sizes.lock);
+        sizes.n = 0;
+        each_table(c->db, note_size, NULL);
+        pthread_mutex_unlock(&sizes.lock);
         atomic_fetch_add(&stats_version, 1);
+    }
     char ignored[DB_NAME_MAX];
     return settle_autocommit(c, rc == SQLITE_OK ? DB_DONE : status_of(c, rc, ignored));
 }
@@ -375,4 +450,5 @@ const db_driver db_sqlite_driver = {
      * of the workspace for a session that holds five. ANALYZE of up to
      * 20,000 rows an index takes milliseconds and tells them apart. */
     .maintain_sql = "PRAGMA analysis_limit=20000; ANALYZE; PRAGMA analysis_limit=0",
+    .stats_outdated = stats_outdated,
 };

@@ -33,7 +33,7 @@ void store_close(store *s)
     free(s);
 }
 
-err store_maintain(store *s) { return db_maintain(s->db); }
+err store_maintain(store *s, bool when_outdated) { return db_maintain(s->db, when_outdated); }
 
 void store_relax_durability(store *s) { db_relax_durability(s->db); }
 

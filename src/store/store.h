@@ -32,8 +32,10 @@ store *store_open(const char *url, err *e);
 void store_close(store *s);
 
 /* Keeps the database's query planning current (statistics, on SQLite; done
- * at open too): call it now and then, e.g. every few minutes. */
-err store_maintain(store *s);
+ * at open too): call it now and then, e.g. every few minutes, and with
+ * when_outdated every few seconds (it does something only when a table has
+ * doubled since, which costs a few index lookups to find out). */
+err store_maintain(store *s, bool when_outdated);
 
 /* Runs fn in one transaction: committed when it succeeds, rolled back when
  * it fails. Store calls made by fn on this thread join the transaction
