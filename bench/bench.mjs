@@ -256,7 +256,27 @@ async function startLatchkeyOnPostgres(dir) {
     env: { PGPASSWORD: password },
   })
   const version = execFileSync(PG_CLUSTER, ['psql', cluster, 'bench', '-c', 'SHOW server_version'], { encoding: 'utf8' })
-  return { ...latchkey, roots: () => [latchkey.proc.pid, postmaster], version: `PostgreSQL ${version.trim()}` }
+  return {
+    ...latchkey,
+    roots: () => [latchkey.proc.pid, postmaster],
+    version: `PostgreSQL ${version.trim()}`,
+    pg: { port, password },
+  }
+}
+
+/**
+ * PostgreSQL alone doing what one client_sessions/create asks of it
+ * (bench/pg_create.sql), with pgbench: as many clients as wrk has
+ * connections, prepared statements, for `seconds`; its transactions a
+ * second, or null without pgbench.
+ */
+function pgbenchCreates({ port, password }, seconds) {
+  if (!onPath('pgbench')) return null
+  const out = execFileSync('pgbench', ['-h', '127.0.0.1', '-p', port, '-U', 'latchkey', '-n', '-M', 'prepared',
+    '-c', String(CONNECTIONS), '-j', '1', '-T', String(seconds), '-f', path.join(HERE, 'pg_create.sql'), 'bench'],
+  { encoding: 'utf8', env: { ...process.env, PGPASSWORD: password }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const tps = /tps = ([0-9.]+)/.exec(out)
+  return tps ? Number(tps[1]) : null
 }
 
 async function startFake(dir) {
@@ -575,6 +595,13 @@ async function main() {
     }
     wal[phase] = fileMiB(path.join(sqlite.dataDir, 'latchkey.db-wal'))
   }
+  console.log('bench: PostgreSQL alone, the statements of client_sessions/create (pgbench)')
+  const pgAlone = []
+  for (let round = 0; round < ROUNDS; round++) {
+    pgAlone.push(pgbenchCreates(postgres.pg, SECONDS))
+    await sleep(PAUSE_MS)
+  }
+  const creates = rows.find((r) => r.request.path === '/client_sessions/create' && r.contender === postgres)
 
   const footer = [
     `Peak RSS (VmHWM) at the end: latchkey SQLite ${mib(peakRssKiB([sqlite.proc.pid]))}, ` +
@@ -586,6 +613,11 @@ async function main() {
     'Server CPU: utime+stime of the server\'s processes per request wrk counted; latchkey PostgreSQL ' +
       'counts the cluster\'s processes too. nginx: a worker per core, no access log. Both latchkeys: --action-delay-ms 0, ' +
       'request log to a file.',
+    pgAlone.includes(null)
+      ? 'PostgreSQL alone: pgbench is not installed.'
+      : `PostgreSQL alone (pgbench -c${CONNECTIONS} -M prepared, bench/pg_create.sql: the statements of one ` +
+        `client_sessions/create, no HTTP server): ${int(median(pgAlone))} creates/s (median of ${ROUNDS}), ` +
+        `where latchkey PostgreSQL answered ${creates ? int(summarise(creates).rps) : '?'}/s.`,
     otherLoad(rows),
     `Total run time ${Math.round((Date.now() - t0) / 1000)} s.`,
   ].join('\n')
