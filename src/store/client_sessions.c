@@ -91,13 +91,20 @@ static err create_session(void *p)
                                              " WHERE client_session_id = ?",
                                 "s", x->replaces_id)))
         return e;
-    e = db_execf(s->db, NULL,
-                 "INSERT INTO client_sessions (client_session_id, workspace_id, user_identifier_key,"
-                 " token_hash, token_sealed, user_identity_id, customer_key, created_at, expires_at)"
-                 " VALUES (?,?,?,?,?,?,?,?,?)",
-                 "sssssssii", cs->client_session_id, cs->workspace_id, cs->user_identifier_key,
-                 x->token_hash, cs->token_sealed, cs->user_identity_id, cs->customer_key,
-                 cs->created_at, cs->expires_at);
+    arena a;
+    arena_init(&a);
+    sql_builder b;
+    sql_builder_init(&b, &a);
+    sql_builder_append(&b, "INSERT INTO client_sessions (client_session_id, workspace_id,"
+                           " user_identifier_key, token_hash, token_sealed, user_identity_id,"
+                           " customer_key, created_at, expires_at, seq) VALUES (?,?,?,?,?,?,?,?,?,");
+    dialect_next_seq(&b, s->db, "client_sessions");
+    sql_builder_append(&b, ")");
+    sql_builder_bindf(&b, "sssssssii", cs->client_session_id, cs->workspace_id,
+                      cs->user_identifier_key, x->token_hash, cs->token_sealed,
+                      cs->user_identity_id, cs->customer_key, cs->created_at, cs->expires_at);
+    e = db_exec(s->db, &b, NULL);
+    arena_free(&a);
     const char *violated = err_failed(e) ? db_unique_violation(s->db) : NULL;
     if (violated && strcmp(violated, "client_sessions_user") == 0)
         return err_make(ERR_BAD_REQUEST, "client_session_token_already_exists",

@@ -72,3 +72,11 @@ const char *dialect_claim_rows(const db *d)
 {
     return db_backend_of(d) == DB_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "";
 }
+
+void dialect_next_seq(sql_builder *b, const db *d, const char *table)
+{
+    if (db_backend_of(d) == DB_POSTGRES)
+        sql_builder_append(b, "DEFAULT");
+    else
+        sql_builder_appendf(b, "(SELECT COALESCE(MAX(seq), 0) + 1 FROM %s)", table);
+}

@@ -69,6 +69,11 @@ void dialect_search(sql_builder *b, const db *d, const char *const *columns, siz
 const char *dialect_lock_rows(const db *d);
 /* The same, skipping rows another transaction has locked. */
 const char *dialect_claim_rows(const db *d);
+/* Appends the value that numbers a new row of table in its seq column: the
+ * identity's next on PostgreSQL, on SQLite the largest so far plus one
+ * (given under the writer's lock; rather than by a trigger that writes
+ * the row a second time). */
+void dialect_next_seq(sql_builder *b, const db *d, const char *table);
 
 /* ---- shared reads and writes (store.c) ---- */
 
