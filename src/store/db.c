@@ -33,7 +33,7 @@ struct db {
     pthread_key_t key;
     db_trace_fn trace; /* NULL: none */
     void *trace_ctx;
-    /* Write transactions waiting to run combined (drv->combine_writes). */
+    /* Write transactions waiting to run combined (when drv->transaction_open). */
     pthread_mutex_t queue_mu;
     queued *queue_head, *queue_tail;
     db_conn *writer; /* the connection they run on, whoever leads */
@@ -346,6 +346,9 @@ typedef struct batch {
     size_t n;
 } batch;
 
+/* Each function in its savepoint; when one's error rolled back the whole
+ * transaction, the batch stops there and fails as a whole (those after it
+ * would otherwise each commit on their own, unwaited for). */
 static err run_batch(void *ctx)
 {
     batch *b = ctx;
@@ -353,6 +356,8 @@ static err run_batch(void *ctx)
         queued *q = b->q[i];
         err e = begin(b->d, true); /* a savepoint */
         q->result = err_failed(e) ? e : db_end(b->d, q->fn(q->ctx));
+        if (err_failed(q->result) && !b->d->drv->transaction_open(this_conn(b->d)->impl))
+            return q->result;
     }
     return ERR_NONE;
 }
@@ -400,7 +405,7 @@ static err combined(db *d, err (*fn)(void *ctx), void *ctx)
 err db_transaction(db *d, err (*fn)(void *ctx), void *ctx)
 {
     const db_conn *c = this_conn(d);
-    if (d->drv->combine_writes && !(c && (c->depth > 0 || c->relaxed)))
+    if (d->drv->transaction_open && !(c && (c->depth > 0 || c->relaxed)))
         return combined(d, fn, ctx);
     return transaction(d, fn, ctx);
 }

@@ -36,8 +36,11 @@ typedef struct db_driver {
      * which returns DB_DONE once what it committed is durable. */
     void (*write_begin)(void *conn);
     db_status (*write_end)(void *conn);
-    /* Concurrent write transactions are combined into one (db_transaction). */
-    bool combine_writes;
+    /* Whether the connection's transaction is still open (an error, a full
+     * disk, may roll it back whole). Set, it also says that concurrent write
+     * transactions are to be combined into one (db_transaction), which
+     * needs to know. */
+    bool (*transaction_open)(void *conn);
     /* Commits of this connection are no longer waited for on disk. */
     void (*relax)(void *conn);
     /* Statements separated by ';', no parameters, no rows. */

@@ -101,6 +101,8 @@ static void check_size(const char *name, int64_t rowid, void *ctx)
         *grown = true;
 }
 
+static bool in_transaction(void *p) { return !sqlite3_get_autocommit(((conn *)p)->db); }
+
 static bool stats_outdated(void *p)
 {
     bool grown = false;
@@ -435,7 +437,7 @@ const db_driver db_sqlite_driver = {
     .script = script,
     .write_begin = write_begin,
     .write_end = write_end,
-    .combine_writes = true,
+    .transaction_open = in_transaction,
     .relax = relax,
     .col_null = col_null,
     .col_text = col_text,

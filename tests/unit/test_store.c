@@ -12,6 +12,7 @@
 
 #include "core/ids.h"
 #include "core/timeutil.h"
+#include "store/resource.h" /* db_execf: a raw ROLLBACK (rolled_back_batch) */
 #include "store/store.h"
 
 /* ---- backends: a fresh database per group, and raw SQL beside the store ---- */
@@ -1934,6 +1935,72 @@ static void races(void **state)
     sweep_attempts(f);
 }
 
+/* A write transaction whose error rolled back the whole transaction it ran
+ * in (SQLite does so on some errors: a full disk), with others combined
+ * into the same one: each that was answered success is there, each that
+ * was answered failure is not. The first holds the line for a moment so
+ * that the next ones queue behind it and run as one batch. */
+typedef struct wreck {
+    partial add;
+    long start_ms, hold_ms; /* before it asks; inside its transaction */
+    bool roll_back; /* after adding, end the whole transaction */
+    err result;
+} wreck;
+
+static err add_then_wreck(store *s, void *p)
+{
+    wreck *w = p;
+    nanosleep(&(struct timespec){0, w->hold_ms * 1000000L}, NULL);
+    err e = add_then_maybe_fail(s, &w->add);
+    if (!err_failed(e) && w->roll_back) {
+        db_execf(s->db, NULL, "ROLLBACK", "");
+        e = TEST_FAILURE;
+    }
+    return e;
+}
+
+static void *wreck_main(void *p)
+{
+    wreck *w = p;
+    nanosleep(&(struct timespec){0, w->start_ms * 1000000L}, NULL);
+    w->result = store_transaction(w->add.r->f->s, add_then_wreck, w);
+    return NULL;
+}
+
+static void rolled_back_batch(void **state)
+{
+    fx *f = *state;
+    if (f->b->postgres)
+        skip(); /* PostgreSQL runs each write transaction on its own */
+    race r = {.f = f, .account = make_account(f, f->ws, "w@example.com", NULL)};
+    enum { N = 4 };
+    wreck w[N];
+    char ids[N][UUID_STR_LEN];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        uuid_v4(ids[i]);
+        w[i] = (wreck){.add = {.r = &r, .d = {.device_id = ids[i], .workspace_id = f->ws,
+                                              .connected_account_id = r.account,
+                                              .device_type = "august_lock", .name = "Wreck",
+                                              .locked = -1, .battery_level = -1,
+                                              .provider_device_key = ids[i],
+                                              .created_at = f->now}},
+                       .start_ms = i ? 50 : 0, .hold_ms = i ? 0 : 300, .roll_back = i == 1};
+        assert_int_equal(pthread_create(&t[i], NULL, wreck_main, &w[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    assert_false(err_failed(w[0].result)); /* it ran alone, before the others */
+    assert_true(err_failed(w[1].result));
+    for (int i = 0; i < N; i++) {
+        store_device d;
+        bool there = !err_failed(store_device_get(f->s, &f->a, &f->all, ids[i], NULL, false, &d));
+        if (there != !err_failed(w[i].result))
+            fail_msg("transaction %d: answered %s, its device %s", i,
+                     err_failed(w[i].result) ? "failed" : "ok", there ? "is there" : "is not");
+    }
+}
+
 /* Two transactions that lock two rows in opposite orders: on PostgreSQL
  * one of them is chosen as the deadlock's victim (40P01) and
  * store_transaction runs it again, so both succeed; on SQLite the write
@@ -2080,6 +2147,7 @@ static const struct CMUnitTest TESTS[] = {
     STORE_TEST(event_round_trip),
     STORE_TEST(event_list_filters),
     STORE_TEST(races),
+    STORE_TEST(rolled_back_batch),
     STORE_TEST(open_refuses_newer_schema),
     STORE_TEST(open_unreachable_is_unavailable),
 };
