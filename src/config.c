@@ -38,6 +38,10 @@ static const option_def OPTIONS[] = {
      "seconds a client session lives when created without expires_at (86400)"},
     {"--action-delay-ms", "LATCHKEY_ACTION_DELAY_MS", OPT_UINT, OFF(action_delay_ms),
      "milliseconds a device takes to act on a lock or unlock (300)"},
+    {"--command-timeout-ms", "LATCHKEY_COMMAND_TIMEOUT_MS", OPT_UINT, OFF(command_timeout_ms),
+     "milliseconds a real device has to report a lock or unlock before the attempt fails (15000)"},
+    {"--link-lease-ms", "LATCHKEY_LINK_LEASE_MS", OPT_UINT, OFF(link_lease_ms),
+     "milliseconds after a node dies before another takes over its real devices' connections (10000)"},
     {"--cache-mib", "LATCHKEY_CACHE_MIB", OPT_UINT, OFF(cache_mib),
      "MiB of memory for answers of read-only calls, kept until their workspace changes; 0: none (32)"},
     {"--name", "LATCHKEY_NAME", OPT_STR, OFF(name), "name (workspace create, api-key create)"},
@@ -86,6 +90,8 @@ bool config_load(config *cfg, int argc, char **argv, int first, char *why, size_
         .cache_mib = 32,
         .client_session_lifetime_seconds = 86400,
         .action_delay_ms = 300,
+        .command_timeout_ms = 15000,
+        .link_lease_ms = 10000,
     };
     const size_t n = sizeof OPTIONS / sizeof *OPTIONS;
     for (size_t i = 0; i < n; i++) {
@@ -124,6 +130,14 @@ bool config_load(config *cfg, int argc, char **argv, int first, char *why, size_
     }
     if (cfg->threads == 0 || cfg->threads > 256) {
         snprintf(why, whylen, "threads must be between 1 and 256");
+        return false;
+    }
+    if (cfg->command_timeout_ms < 100 || cfg->command_timeout_ms > 600000) {
+        snprintf(why, whylen, "command-timeout-ms must be between 100 and 600000");
+        return false;
+    }
+    if (cfg->link_lease_ms < 3000 || cfg->link_lease_ms > 600000) {
+        snprintf(why, whylen, "link-lease-ms must be between 3000 and 600000 (leases are renewed every second)");
         return false;
     }
     if (cfg->cache_mib > 65536) {

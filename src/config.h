@@ -18,6 +18,8 @@ typedef struct config {
     unsigned timeout_seconds;
     unsigned client_session_lifetime_seconds;
     unsigned action_delay_ms;
+    unsigned command_timeout_ms;
+    unsigned link_lease_ms;
     unsigned cache_mib; /* answer cache; 0: off */
     /* admin commands */
     const char *name;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <malloc.h>
+#include <mosquitto.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "config.h"
 #include "http/server.h"
 #include "jobs/action_worker.h"
+#include "jobs/links.h"
 
 typedef struct app {
     config cfg;
@@ -234,15 +236,25 @@ static int cmd_serve(app *ap)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    action_worker *actions = action_worker_start(ap->store);
-    if (!actions)
+    mosquitto_lib_init();
+    links_config lc = {.command_timeout_ms = cfg->command_timeout_ms,
+                       .lease_ms = cfg->link_lease_ms};
+    links *live = links_start(ap->store, &ap->keys, &lc);
+    if (!live)
+        return fail("serve", "cannot start the links job");
+    action_worker *actions = action_worker_start(ap->store, live);
+    if (!actions) {
+        links_stop(live);
+        links_free(live);
         return fail("serve", "cannot start the action worker");
+    }
     api_server api = {
         .store = ap->store,
         .keys = ap->keys,
         .public_url = public_url,
         .client_session_lifetime_ms = (int64_t)cfg->client_session_lifetime_seconds * 1000,
         .actions = actions,
+        .links = live,
         .action_delay_ms = cfg->action_delay_ms,
         .cache = answer_cache_new((size_t)cfg->cache_mib << 20),
     };
@@ -265,7 +277,9 @@ static int cmd_serve(app *ap)
     char why[512];
     http_server *http = http_start(&hc, &api, why, sizeof why);
     if (!http) {
+        links_stop(live);
         action_worker_stop(actions);
+        links_free(live);
         answer_cache_free(api.cache);
         return fail("serve", why);
     }
@@ -275,7 +289,9 @@ static int cmd_serve(app *ap)
     fprintf(stderr, "latchkey: %s, finishing requests in flight\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_stop(http, 10000);
+    links_stop(live); /* its accounts' leases go to other nodes at once */
     action_worker_stop(actions); /* attempts still pending stay in the store */
+    links_free(live);
     answer_cache_free(api.cache);
     fprintf(stderr, "latchkey: stopped\n");
     return 0;

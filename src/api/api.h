@@ -13,6 +13,7 @@
 #include "store/store.h"
 
 struct action_worker;
+struct links;
 struct answer_cache;
 
 /* Long-lived state shared by every request. */
@@ -22,6 +23,7 @@ typedef struct api_server {
     const char *public_url;          /* base of URLs we hand out, no trailing '/' */
     int64_t client_session_lifetime_ms;
     struct action_worker *actions;   /* completes action attempts */
+    struct links *links;             /* live providers' connections */
     int64_t action_delay_ms;         /* how long after creation an attempt is due */
     struct answer_cache *cache;      /* answers of read-only routes; NULL: none */
 } api_server;

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "api/handler.h"
-#include "core/ids.h"
+#include "jobs/accounts.h"
+#include "jobs/links.h"
+#include "providers/live.h"
 #include "providers/provider.h"
 #include "web/templates.h"
 
@@ -18,11 +20,17 @@ typedef struct page {
     bool sandbox;
 } page;
 
+static void render_with_head(page *pg, int status, const char *title, const char *content,
+                             const char *head)
+{
+    template_var vars[] = {{"title", title}, {"content", content}, {"head", head}};
+    pg->c->html = template_render(pg->c->a, "layout.html", vars, 3);
+    pg->c->html_status = status;
+}
+
 static void render(page *pg, int status, const char *title, const char *content)
 {
-    template_var vars[] = {{"title", title}, {"content", content}};
-    pg->c->html = template_render(pg->c->a, "layout.html", vars, 2);
-    pg->c->html_status = status;
+    render_with_head(pg, status, title, content, NULL);
 }
 
 static void render_result(page *pg, int status, const char *heading, const char *message)
@@ -70,14 +78,55 @@ static void show_picker(page *pg)
     render(pg, 200, "Connect an account", template_render(a, "picker.html", vars, 2));
 }
 
-static void show_login(page *pg, const provider *p, const char *username, const char *error)
+static const char *back_link(page *pg)
+{
+    const provider *list[16];
+    return accepted(&pg->cw, list, 16) > 1
+               ? arena_sprintf(pg->c->a, "<p><a href=\"%s\">Choose another brand</a></p>",
+                               html_escape(pg->c->a, pg->action))
+               : NULL;
+}
+
+static const char *error_html(arena *a, const char *error)
+{
+    return error ? arena_sprintf(a, "<p role=\"alert\" class=\"error\">%s</p>", html_escape(a, error))
+                 : NULL;
+}
+
+/* A live provider's form: its fields, filled with what was sent before
+ * (values, in the fields' order; NULL: the defaults), never a password. */
+static void show_live_login(page *pg, const provider *p, const char *const *values,
+                            const char *error)
 {
     arena *a = pg->c->a;
-    const provider *list[16];
-    const char *back = accepted(&pg->cw, list, 16) > 1
-                           ? arena_sprintf(a, "<p><a href=\"%s\">Choose another brand</a></p>",
-                                           html_escape(a, pg->action))
-                           : NULL;
+    const char *fields = "";
+    for (size_t i = 0; i < p->live->field_count; i++) {
+        const live_field *f = &p->live->fields[i];
+        bool secret = strcmp(f->type, "password") == 0;
+        const char *value = values && !secret ? values[i] : f->default_value;
+        fields = arena_sprintf(
+            a, "%s<label for=\"f_%s\">%s</label>\n<input id=\"f_%s\" name=\"%s\" type=\"%s\"%s%s%s%s%s%s%s%s>\n",
+            fields, f->name, html_escape(a, f->label), f->name, f->name, f->type,
+            value ? " value=\"" : "", value ? html_escape(a, value) : "", value ? "\"" : "",
+            f->placeholder ? " placeholder=\"" : "",
+            f->placeholder ? html_escape(a, f->placeholder) : "", f->placeholder ? "\"" : "",
+            secret ? " autocomplete=\"off\"" : "", f->required ? " required" : "");
+    }
+    template_var vars[] = {{"provider_display", p->display_name}, {"provider", p->name},
+                           {"action", pg->action},            {"fields", fields},
+                           {"error", error_html(a, error)},   {"back", back_link(pg)}};
+    render(pg, 200, arena_sprintf(a, "Connect %s", p->display_name),
+           template_render(a, "live_login.html", vars, sizeof vars / sizeof *vars));
+}
+
+static void show_login(page *pg, const provider *p, const char *username, const char *error)
+{
+    if (p->live) {
+        show_live_login(pg, p, NULL, error);
+        return;
+    }
+    arena *a = pg->c->a;
+    const char *back = back_link(pg);
     const char *sandbox = NULL;
     if (pg->sandbox && p->sandbox_logins) {
         sandbox = "<div class=\"sandbox\"><p>Sandbox logins (password <code>1234</code>):</p><ul>";
@@ -85,12 +134,9 @@ static void show_login(page *pg, const provider *p, const char *username, const 
             sandbox = arena_sprintf(a, "%s<li><code>%s</code></li>", sandbox, html_escape(a, *l));
         sandbox = arena_sprintf(a, "%s</ul></div>", sandbox);
     }
-    const char *error_html =
-        error ? arena_sprintf(a, "<p role=\"alert\" class=\"error\">%s</p>", html_escape(a, error))
-              : NULL;
     template_var vars[] = {{"provider_display", p->display_name}, {"provider", p->name},
                            {"action", pg->action},            {"username", username},
-                           {"error", error_html},             {"back", back},
+                           {"error", error_html(a, error)},   {"back", back},
                            {"sandbox", sandbox}};
     render(pg, 200, arena_sprintf(a, "Sign in to %s", p->display_name),
            template_render(a, "login.html", vars, sizeof vars / sizeof *vars));
@@ -184,73 +230,63 @@ static err fail(page *pg, const char *reason)
 
 typedef struct connection {
     page *pg;
-    const provider *p;
-    const provider_account *account;
+    account_connection ac;
 } connection;
 
-/* The account (reused for the same login), its devices, the events, and
- * the webview, authorized. */
 static err connect_account(store *s, void *ctx)
 {
     connection *cn = ctx;
-    api_call *c = cn->pg->c;
-    store_connect_webview *cw = &cn->pg->cw;
-    char *account_id = arena_alloc(c->a, UUID_STR_LEN);
-    uuid_v4(account_id);
-    store_connected_account ca = {.connected_account_id = account_id,
-                                  .workspace_id = cw->workspace_id,
-                                  .provider = cn->p->name,
-                                  .user_email = cn->account->login,
-                                  .provider_login = cn->account->login,
-                                  .created_at = c->now};
-    bool account_created = false;
-    err e = store_connected_account_connect(s, c->a, &ca, &account_created);
+    return accounts_connect(s, cn->pg->c->a, &cn->ac);
+}
+
+/* A live provider's form: the connection is asked for and made off the
+ * HTTP threads by the links job; the page, reloaded, shows "connecting"
+ * until it is made (or why not). */
+static err handle_live_post(page *pg, const provider *p)
+{
+    api_call *c = pg->c;
+    if (pg->cw.failed_logins >= MAX_FAILED_LOGINS)
+        return fail(pg, "too_many_attempts");
+    const char **values = arena_zalloc(c->a, (p->live->field_count + 1) * sizeof *values);
+    for (size_t i = 0; i < p->live->field_count; i++)
+        param_str(c->p, p->live->fields[i].name, &values[i]);
+    const char *settings = NULL, *login = NULL, *why = NULL;
+    if (!p->live->settings(c->a, values, &settings, &login, &why)) {
+        show_live_login(pg, p, values, why);
+        return ERR_NONE;
+    }
+    store_live_connect lc = {.connect_webview_id = pg->cw.connect_webview_id,
+                             .provider = p->name, .login = login,
+                             .settings_sealed = token_seal(c->a, &c->srv->keys, settings),
+                             .created_at = c->now};
+    err e = store_live_connect_request(c->srv->store, &lc);
     if (err_failed(e))
         return e;
-    store_event ev = {.workspace_id = cw->workspace_id,
-                      .connected_account_id = ca.connected_account_id,
-                      .connect_webview_id = cw->connect_webview_id};
-    for (size_t i = 0; i < cn->account->device_count && !err_failed(e); i++) {
-        const provider_device *pd = &cn->account->devices[i];
-        char *id = arena_alloc(c->a, UUID_STR_LEN);
-        uuid_v4(id);
-        store_device d = {.device_id = id, .workspace_id = cw->workspace_id,
-                          .connected_account_id = ca.connected_account_id,
-                          .device_type = cn->p->device_type, .manufacturer = cn->p->manufacturer,
-                          .name = pd->name, .model = pd->model, .online = pd->online,
-                          .locked = pd->locked, .battery_level = pd->battery_level,
-                          .can_remotely_lock = pd->can_remotely_lock,
-                          .can_remotely_unlock = pd->can_remotely_unlock,
-                          .provider_device_key = pd->key,
-                          .extra_properties = pd->extra_properties, .created_at = c->now};
-        bool created = false;
-        e = store_device_upsert(s, c->a, &d, &created);
-        if (!err_failed(e) && created) {
-            store_event dev = ev;
-            dev.event_type = "device.connected";
-            dev.device_id = d.device_id;
-            e = store_event_record(s, dev);
-        }
+    links_wake(c->srv->links);
+    c->redirect = pg->action; /* a reload shows the state, and does not send the form again */
+    return ERR_NONE;
+}
+
+/* While a live provider's connection is being made, or after it failed. */
+static bool show_live_try(page *pg)
+{
+    store_live_connect lc;
+    if (err_failed(store_live_connect_get(pg->c->srv->store, pg->c->a, pg->cw.connect_webview_id,
+                                          &lc)))
+        return false;
+    const provider *p = provider_find(lc.provider);
+    if (!p || !p->live)
+        return false;
+    if (!lc.settings_sealed) {
+        show_live_login(pg, p, NULL, lc.error);
+        return true;
     }
-    const char *types[] = {account_created ? "connected_account.created" : NULL,
-                           "connected_account.connected"};
-    for (size_t i = 0; i < 2 && !err_failed(e); i++) {
-        if (!types[i])
-            continue;
-        ev.event_type = types[i];
-        e = store_event_record(s, ev);
-    }
-    if (err_failed(e))
-        return e;
-    cw->status = "authorized";
-    cw->connected_account_id = ca.connected_account_id;
-    cw->selected_provider = cn->p->name;
-    cw->login_successful = true;
-    cw->authorized_at = c->now;
-    cw->error = NULL;
-    /* Not found when another tab ended the webview while this one was
-     * connecting: everything above rolls back with it. */
-    return store_connect_webview_update(s, cw);
+    arena *a = pg->c->a;
+    template_var vars[] = {{"provider_display", p->display_name}, {"action", pg->action}};
+    render_with_head(pg, 200, arena_sprintf(a, "Connecting to %s", p->display_name),
+                     template_render(a, "connecting.html", vars, 2),
+                     "<meta http-equiv=\"refresh\" content=\"1\">");
+    return true;
 }
 
 static err handle_post(page *pg, const char *provider_name, const char *action,
@@ -268,6 +304,8 @@ static err handle_post(page *pg, const char *provider_name, const char *action,
     }
     if (strcmp(action, "cancel") == 0)
         return fail(pg, "user_cancelled");
+    if (p->live)
+        return handle_live_post(pg, p);
     const provider_account *account = NULL;
     if (p->login(p, username, password, &account) != PROVIDER_OK) {
         int64_t failed = 0;
@@ -282,7 +320,7 @@ static err handle_post(page *pg, const char *provider_name, const char *action,
         show_login(pg, p, username, "The email or password is not right. Try again.");
         return ERR_NONE;
     }
-    connection cn = {pg, p, account};
+    connection cn = {pg, {.cw = &pg->cw, .p = p, .account = account, .now = pg->c->now}};
     return show_ended(pg, store_transaction(pg->c->srv->store, connect_account, &cn));
 }
 
@@ -320,6 +358,8 @@ err connect_webview_page(api_call *c)
     }
     if (strcmp(c->method, "POST") == 0)
         return handle_post(&pg, provider_name, action, username, password);
+    if (show_live_try(&pg))
+        return ERR_NONE;
     const provider *list[16];
     if (accepted(&pg.cw, list, 16) == 1)
         show_login(&pg, list[0], NULL, NULL);

@@ -189,6 +189,10 @@ err devices_list_device_providers(api_call *c)
     const provider *const *all = providers_all(&n);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
+        /* Seam's catalogue names no self-hosted systems (its schema's enum):
+         * the live providers are offered in connect webviews only. */
+        if (all[i]->live)
+            continue;
         json_t *p = render_device_provider(all[i]);
         bool wanted = !category;
         json_t *cat;

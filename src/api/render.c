@@ -136,7 +136,14 @@ json_t *render_device(const store_device *d)
     json_object_set_new(o, "space_ids", json_array());
     json_object_set_new(o, "capabilities_supported", capabilities(cat, d->battery_level >= 0));
     json_object_set_new(o, "properties", device_properties(d, cat));
-    json_object_set_new(o, "errors", json_array());
+    json_t *errors = json_array();
+    if (!d->online)
+        json_array_append_new(errors, json_pack("{s:s,s:s,s:b,s:o}", "error_code", "device_offline",
+                                                "message", "The device is offline.",
+                                                "is_device_error", 1, "created_at",
+                                                render_time(d->offline_at ? d->offline_at
+                                                                          : d->created_at)));
+    json_object_set_new(o, "errors", errors);
     json_object_set_new(o, "warnings", json_array());
     json_object_set_new(o, "is_managed", json_true());
     json_object_set_new(o, "custom_metadata", render_stored_object(d->custom_metadata));
@@ -152,8 +159,11 @@ static json_t *time_or_null(int64_t ms) { return ms ? render_time(ms) : json_nul
 json_t *render_connected_account(const store_connected_account *ca, const provider *p)
 {
     const char *type_name = p ? p->display_name : ca->provider;
+    /* A live account's login is the address it reaches (no secret). */
+    const char *api_url = ca->settings_sealed ? ca->provider_login : NULL;
     const char *display = ca->display_name ? ca->display_name
                           : ca->user_email ? ca->user_email
+                          : api_url        ? api_url
                                            : type_name;
     json_t *o = json_object();
     json_object_set_new(o, "connected_account_id", json_string(ca->connected_account_id));
@@ -163,7 +173,15 @@ json_t *render_connected_account(const store_connected_account *ca, const provid
     json_object_set_new(o, "display_name", json_string(display));
     if (ca->user_email)
         json_object_set_new(o, "user_identifier", json_pack("{s:s}", "email", ca->user_email));
-    json_object_set_new(o, "errors", json_array());
+    else if (api_url)
+        json_object_set_new(o, "user_identifier", json_pack("{s:s}", "api_url", api_url));
+    json_t *errors = json_array();
+    if (ca->error_code)
+        json_array_append_new(errors, json_pack("{s:s,s:s,s:b,s:o}", "error_code", ca->error_code,
+                                                "message", ca->error_message ? ca->error_message : "",
+                                                "is_connected_account_error", 1, "created_at",
+                                                render_time(ca->error_at)));
+    json_object_set_new(o, "errors", errors);
     json_object_set_new(o, "warnings", json_array());
     json_object_set_new(o, "custom_metadata", render_stored_object(ca->custom_metadata));
     json_object_set_new(o, "automatically_manage_new_devices", json_true());
@@ -248,7 +266,7 @@ json_t *render_event(const store_event *ev)
         json_object_set_new(o, "status", json_string(ok ? "success" : "error"));
     }
     if (strncmp(ev->event_type, "lock.", 5) == 0)
-        json_object_set_new(o, "method", json_string("remote"));
+        json_object_set_new(o, "method", json_string(ev->method ? ev->method : "remote"));
     if (strcmp(ev->event_type, "connected_account.disconnected") == 0) {
         json_object_set_new(o, "connected_account_errors", json_array());
         json_object_set_new(o, "connected_account_warnings", json_array());

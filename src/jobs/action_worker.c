@@ -21,7 +21,8 @@ enum { LEASE_MS = 10000 };
 
 struct action_worker {
     store *store;
-    char owner[UUID_STR_LEN]; /* this worker's leases, fresh at each start */
+    links *links;             /* live providers' devices */
+    char owner[UUID_STR_LEN]; /* this worker's leases: the node's, fresh at each start */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t wake;  /* to the worker: something is pending, or stop */
@@ -36,11 +37,7 @@ static struct timespec abs_time(int64_t ms)
     return (struct timespec){.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
 }
 
-typedef struct outcome {
-    const char *status;     /* success, error */
-    const char *error_type; /* NULL on success */
-    const char *error_message;
-} outcome;
+typedef links_outcome outcome;
 
 /* Asks the provider to act on the device. */
 static outcome ask_provider(const store_device *d, const store_connected_account *ca, bool lock)
@@ -67,10 +64,28 @@ static outcome ask_provider(const store_device *d, const store_connected_account
     return (outcome){"error", "action_not_supported", "The device cannot do this remotely."};
 }
 
-/* The outcome of the attempt; fails only when the store cannot be read,
- * so that a passing failure is not recorded as the attempt's outcome. */
-static err act(store *s, arena *a, const store_action_attempt *aa, bool lock, outcome *out)
+/* Hands the attempt to the links job, which finishes it when the device
+ * answers; the attempt stays this worker's until then. */
+static bool hand_over(action_worker *w, const store_action_attempt *aa, const store_device *d,
+                      bool lock)
 {
+    int64_t deadline = 0;
+    if (!links_command(w->links, aa, d->provider_device_key, lock, &deadline))
+        return false;
+    err e = store_action_attempt_extend(w->store, aa->action_attempt_id, w->owner,
+                                        deadline + LEASE_MS);
+    if (err_failed(e))
+        fprintf(stderr, "latchkey: action attempt %s: %s\n", aa->action_attempt_id, e.message);
+    return true;
+}
+
+/* The outcome of the attempt, or *handed when a live provider's device is
+ * to answer; fails only when the store cannot be read, so that a passing
+ * failure is not recorded as the attempt's outcome. */
+static err act(action_worker *w, arena *a, const store_action_attempt *aa, bool lock,
+               outcome *out, bool *handed)
+{
+    store *s = w->store;
     store_scope scope = {.workspace_id = aa->workspace_id};
     store_device d;
     store_connected_account ca;
@@ -81,9 +96,17 @@ static err act(store *s, arena *a, const store_action_attempt *aa, bool lock, ou
         *out = (outcome){"error", "device_not_found", "The device no longer exists."};
         return ERR_NONE;
     }
-    if (!err_failed(e))
+    if (err_failed(e))
+        return e;
+    if (!ca.settings_sealed) {
         *out = ask_provider(&d, &ca, lock);
-    return e;
+    } else if (!d.online) {
+        *out = (outcome){"error", "device_offline", "The device is offline."};
+    } else if (!(*handed = hand_over(w, aa, &d, lock))) {
+        /* This node no longer holds the account: whoever does takes it. */
+        *out = (outcome){NULL, NULL, NULL};
+    }
+    return ERR_NONE;
 }
 
 typedef struct completion {
@@ -129,7 +152,14 @@ static void complete(action_worker *w, arena *a, const store_action_attempt *aa)
 {
     completion c = {.aa = aa, .owner = w->owner,
                     .lock = strcmp(aa->action_type, "LOCK_DOOR") == 0};
-    err e = act(w->store, a, aa, c.lock, &c.out);
+    bool handed = false;
+    err e = act(w, a, aa, c.lock, &c.out, &handed);
+    if (!err_failed(e) && handed)
+        return;
+    if (!err_failed(e) && !c.out.status) {
+        store_action_attempt_release(w->store, aa->action_attempt_id, w->owner);
+        return;
+    }
     if (!err_failed(e))
         e = store_transaction(w->store, record, &c);
     if (store_not_found(e)) {
@@ -141,6 +171,22 @@ static void complete(action_worker *w, arena *a, const store_action_attempt *aa)
         store_action_attempt_release(w->store, aa->action_attempt_id, w->owner);
     }
 }
+
+/* The links job's hook: a live provider's device answered (or did not). */
+static void finish_handed(void *ctx, const store_action_attempt *aa, bool lock, links_outcome out)
+{
+    action_worker *w = ctx;
+    completion c = {.aa = aa, .owner = w->owner, .lock = lock, .out = out};
+    err e = store_transaction(w->store, record, &c);
+    if (err_failed(e) && !store_not_found(e))
+        fprintf(stderr, "latchkey: action attempt %s: %s\n", aa->action_attempt_id, e.message);
+    pthread_mutex_lock(&w->mu);
+    w->finished++;
+    pthread_cond_broadcast(&w->done);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void wake_hook(void *ctx) { action_worker_wake(ctx); }
 
 static void *run(void *arg)
 {
@@ -159,7 +205,7 @@ static void *run(void *arg)
         for (size_t i = 0; !err_failed(e) && i < n; i++)
             complete(w, &a, &held[i]);
         int64_t next = 0;
-        if (err_failed(store_action_attempt_next_due(w->store, &next)))
+        if (err_failed(store_action_attempt_next_due(w->store, w->owner, &next)))
             next = 0; /* look again after IDLE_LOOK_MS */
         arena_free(&a);
 
@@ -184,13 +230,14 @@ static void *run(void *arg)
     }
 }
 
-action_worker *action_worker_start(store *s)
+action_worker *action_worker_start(store *s, links *l)
 {
     action_worker *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->store = s;
-    uuid_v4(w->owner);
+    w->links = l;
+    strcpy(w->owner, links_owner(l));
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr); /* CLOCK_REALTIME: deadlines are wall-clock */
@@ -201,6 +248,8 @@ action_worker *action_worker_start(store *s)
         free(w);
         return NULL;
     }
+    links_hooks hooks = {w, finish_handed, wake_hook};
+    links_set_hooks(l, &hooks);
     return w;
 }
 

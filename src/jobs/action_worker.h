@@ -11,11 +11,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "jobs/links.h"
 #include "store/store.h"
 
 typedef struct action_worker action_worker;
 
-action_worker *action_worker_start(store *s);
+/* Claims with the links job's node id, and hands it the attempts on live
+ * providers' devices. */
+action_worker *action_worker_start(store *s, links *l);
 void action_worker_stop(action_worker *w);
 /* A new attempt is pending: look now. */
 void action_worker_wake(action_worker *w);

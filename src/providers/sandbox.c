@@ -129,23 +129,10 @@ static const sandbox_provider SANDBOX_PROVIDERS[] = {
     SANDBOX("ecobee", "ecobee", DEVICE_THERMOSTAT, "ecobee_thermostat", THERMOSTAT_LOGINS),
 };
 
-static const provider *const ALL[] = {
+const provider *const sandbox_providers[] = {
     &SANDBOX_PROVIDERS[0].base, &SANDBOX_PROVIDERS[1].base, &SANDBOX_PROVIDERS[2].base,
-    &SANDBOX_PROVIDERS[3].base, &SANDBOX_PROVIDERS[4].base,
+    &SANDBOX_PROVIDERS[3].base, &SANDBOX_PROVIDERS[4].base, NULL,
 };
-_Static_assert(sizeof ALL / sizeof *ALL == sizeof SANDBOX_PROVIDERS / sizeof *SANDBOX_PROVIDERS,
+_Static_assert(sizeof sandbox_providers / sizeof *sandbox_providers ==
+                   sizeof SANDBOX_PROVIDERS / sizeof *SANDBOX_PROVIDERS + 1,
                "every sandbox provider is listed");
-
-const provider *const *providers_all(size_t *count)
-{
-    *count = sizeof ALL / sizeof *ALL;
-    return ALL;
-}
-
-const provider *provider_find(const char *name)
-{
-    for (size_t i = 0; i < sizeof ALL / sizeof *ALL; i++)
-        if (strcmp(ALL[i]->name, name) == 0)
-            return ALL[i];
-    return NULL;
-}

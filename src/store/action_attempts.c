@@ -50,6 +50,14 @@ err store_action_attempt_list(store *s, arena *a, const store_scope *scope, cons
     return db_rows(s->db, a, &b, &ATTEMPTS, (void **)out, count);
 }
 
+/* An attempt on a live provider's device is for the node that holds its
+ * account's connection (provider_links); a condition on action_attempts
+ * rows, with the owner's id as its one value. */
+static const char FOR_LINK_HOLDER[] =
+    " AND NOT EXISTS (SELECT 1 FROM provider_links pl"
+    " WHERE pl.connected_account_id = action_attempts.connected_account_id"
+    " AND (pl.owner IS NULL OR pl.owner <> ?))";
+
 err store_action_attempt_claim(store *s, arena *a, const char *owner, int64_t now,
                                int64_t lease_ms, size_t limit, store_action_attempt **out,
                                size_t *count)
@@ -65,16 +73,16 @@ err store_action_attempt_claim(store *s, arena *a, const char *owner, int64_t no
                             " lease_expires_at = ? WHERE action_attempt_id IN ("
                             "SELECT action_attempt_id FROM ("
                             "SELECT * FROM (SELECT action_attempt_id, due_at, seq FROM action_attempts"
-                            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, seq LIMIT ?%s) due_pending"
+                            " WHERE status = 'pending' AND due_at <= ?%s ORDER BY due_at, seq LIMIT ?%s) due_pending"
                             " UNION ALL "
                             "SELECT * FROM (SELECT action_attempt_id, due_at, seq FROM action_attempts"
-                            " WHERE status = 'running' AND lease_expires_at <= ?"
+                            " WHERE status = 'running' AND lease_expires_at <= ?%s"
                             " ORDER BY due_at, seq LIMIT ?%s) due_again"
                             ") due ORDER BY due_at, seq LIMIT ?) RETURNING ",
-                        rows, rows);
+                        FOR_LINK_HOLDER, rows, FOR_LINK_HOLDER, rows);
     db_columns(&b, &ATTEMPTS, NULL);
-    sql_builder_bindf(&b, "siiiiii", owner, now + lease_ms, now, (int64_t)limit, now,
-                      (int64_t)limit, (int64_t)limit);
+    sql_builder_bindf(&b, "siisiisii", owner, now + lease_ms, now, owner, (int64_t)limit, now,
+                      owner, (int64_t)limit, (int64_t)limit);
     return db_rows(s->db, a, &b, &ATTEMPTS, (void **)out, count);
 }
 
@@ -107,16 +115,18 @@ err store_action_attempts_unfinished(store *s, arena *a, const str_list *ids, co
     return e;
 }
 
-err store_action_attempt_next_due(store *s, int64_t *next)
+err store_action_attempt_next_due(store *s, const char *owner, int64_t *next)
 {
     arena a;
     arena_init(&a);
     sql_builder b;
     sql_builder_init(&b, &a);
-    sql_builder_append(&b, "SELECT COALESCE(MIN(t), 0) FROM ("
-                           "SELECT MIN(due_at) AS t FROM action_attempts WHERE status = 'pending'"
-                           " UNION ALL SELECT MIN(lease_expires_at) FROM action_attempts"
-                           " WHERE status = 'running') due");
+    sql_builder_appendf(&b, "SELECT COALESCE(MIN(t), 0) FROM ("
+                            "SELECT MIN(due_at) AS t FROM action_attempts WHERE status = 'pending'%s"
+                            " UNION ALL SELECT MIN(lease_expires_at) FROM action_attempts"
+                            " WHERE status = 'running'%s) due",
+                        FOR_LINK_HOLDER, FOR_LINK_HOLDER);
+    sql_builder_bindf(&b, "ss", owner, owner);
     *next = 0;
     err e = db_query(s->db, &b, db_read_int, next);
     arena_free(&a);
@@ -141,4 +151,12 @@ err store_action_attempt_finish(store *s, const char *id, const char *owner, con
                       " completed_at = ?"
                       " WHERE action_attempt_id = ? AND lease_owner = ? AND status = 'running'",
                       "sssiss", status, error_type, error_message, completed_at, id, owner);
+}
+
+err store_action_attempt_extend(store *s, const char *id, const char *owner, int64_t until)
+{
+    return db_changef(s->db, &ATTEMPTS,
+                      "UPDATE action_attempts SET lease_expires_at = ?"
+                      " WHERE action_attempt_id = ? AND lease_owner = ? AND status = 'running'",
+                      "iss", until, id, owner);
 }

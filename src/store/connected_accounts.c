@@ -11,6 +11,10 @@ static const db_column ACCOUNT_COLUMNS[] = {
     DB_COLUMN(store_connected_account, display_name, DB_TEXT),
     DB_COLUMN(store_connected_account, custom_metadata, DB_TEXT),
     DB_COLUMN(store_connected_account, created_at, DB_INT),
+    DB_COLUMN(store_connected_account, settings_sealed, DB_TEXT),
+    DB_COLUMN(store_connected_account, error_code, DB_TEXT),
+    DB_COLUMN(store_connected_account, error_message, DB_TEXT),
+    DB_COLUMN(store_connected_account, error_at, DB_INT0),
 };
 
 static const db_table ACCOUNTS = {
@@ -97,4 +101,34 @@ err store_connected_account_delete(store *s, const store_scope *scope, const cha
                                    const store_event *ev)
 {
     return store_delete(s, &ACCOUNTS, "connected_account_id", id, scope, SCOPE_BY_ACCOUNT, ev);
+}
+
+err store_connected_accounts_linked(store *s, arena *a, const char *owner,
+                                    store_connected_account **out, size_t *count)
+{
+    sql_builder b;
+    db_select(&b, a, &ACCOUNTS);
+    sql_builder_append(&b, " AND ca.connected_account_id IN (SELECT connected_account_id"
+                           " FROM provider_links WHERE owner = ?) ORDER BY ca.seq");
+    sql_builder_bind_text(&b, owner);
+    return db_rows(s->db, a, &b, &ACCOUNTS, (void **)out, count);
+}
+
+err store_connected_account_set_error(store *s, const char *id, const char *code,
+                                      const char *message, int64_t at, bool *changed)
+{
+    int64_t n = 0;
+    err e = db_execf(s->db, &n,
+                     "UPDATE connected_accounts SET error_code = ?, error_message = ?, error_at = ?"
+                     " WHERE connected_account_id = ? AND (error_code IS NULL) <> (? IS NULL)",
+                     "ssiss", code, code ? message : NULL, code ? at : (int64_t)0, id, code);
+    *changed = n > 0;
+    return e;
+}
+
+err store_connected_account_set_settings(store *s, const char *id, const char *settings_sealed)
+{
+    return db_changef(s->db, &ACCOUNTS,
+                      "UPDATE connected_accounts SET settings_sealed = ? WHERE connected_account_id = ?",
+                      "ss", settings_sealed, id);
 }

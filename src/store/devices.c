@@ -22,6 +22,7 @@ static const db_column DEVICE_COLUMNS[] = {
     DB_COLUMN(store_device, extra_properties, DB_TEXT),
     DB_COLUMN(store_device, custom_metadata, DB_TEXT),
     DB_COLUMN(store_device, created_at, DB_INT),
+    DB_COLUMN(store_device, offline_at, DB_INT0),
 };
 
 static const db_table DEVICES = {
@@ -31,22 +32,22 @@ static const db_table DEVICES = {
 
 err store_device_create(store *s, const store_device *d) { return db_insert(s->db, &DEVICES, d); }
 
-err store_device_upsert(store *s, arena *a, store_device *d, bool *created)
+/* What the provider reports is refreshed (the state too, unless
+ * keep_state); the id, the user's nickname and metadata stay. */
+static err upsert(store *s, arena *a, store_device *d, bool keep_state, bool *created)
 {
+    static const char *const REPORTED[] = {"device_type", "manufacturer", "name", "model",
+                                           "can_remotely_lock", "can_remotely_unlock",
+                                           "extra_properties", "online", "locked",
+                                           "battery_level", "offline_at"};
+    size_t n = sizeof REPORTED / sizeof *REPORTED - (keep_state ? 4 : 0);
     sql_builder b;
     db_insert_sql(&b, a, &DEVICES, d);
-    /* What the provider reports is refreshed; the id, the user's nickname
-     * and metadata stay. */
     sql_builder_append(&b, " ON CONFLICT (connected_account_id, provider_device_key)"
-                           " WHERE provider_device_key IS NOT NULL DO UPDATE SET"
-                           " device_type = excluded.device_type,"
-                           " manufacturer = excluded.manufacturer, name = excluded.name,"
-                           " model = excluded.model, online = excluded.online,"
-                           " locked = excluded.locked, battery_level = excluded.battery_level,"
-                           " can_remotely_lock = excluded.can_remotely_lock,"
-                           " can_remotely_unlock = excluded.can_remotely_unlock,"
-                           " extra_properties = excluded.extra_properties"
-                           " RETURNING device_id");
+                           " WHERE provider_device_key IS NOT NULL DO UPDATE SET");
+    for (size_t i = 0; i < n; i++)
+        sql_builder_appendf(&b, "%s %s = excluded.%s", i ? "," : "", REPORTED[i], REPORTED[i]);
+    sql_builder_append(&b, " RETURNING device_id");
     db_text_out out = {a, NULL};
     err e = db_query(s->db, &b, db_read_text, &out);
     if (err_failed(e))
@@ -56,6 +57,69 @@ err store_device_upsert(store *s, arena *a, store_device *d, bool *created)
     if (kept)
         d->device_id = kept;
     return ERR_NONE;
+}
+
+err store_device_upsert(store *s, arena *a, store_device *d, bool *created)
+{
+    return upsert(s, a, d, false, created);
+}
+
+err store_device_upsert_listed(store *s, arena *a, store_device *d, bool *created)
+{
+    return upsert(s, a, d, true, created);
+}
+
+err store_device_of_account(store *s, arena *a, const char *connected_account_id,
+                            const char *provider_device_key, store_device *out)
+{
+    sql_builder b;
+    db_select(&b, a, &DEVICES);
+    query_eq(&b, "d.connected_account_id", connected_account_id);
+    query_eq(&b, "d.provider_device_key", provider_device_key);
+    sql_builder_append(&b, dialect_lock_rows(s->db));
+    return db_one(s->db, a, &b, &DEVICES, out);
+}
+
+err store_device_set_state(store *s, const store_device *d)
+{
+    arena a;
+    arena_init(&a);
+    sql_builder b;
+    sql_builder_init(&b, &a);
+    sql_builder_append(&b, "UPDATE devices SET online = ?, locked = ?, battery_level = ?,"
+                           " offline_at = ? WHERE device_id = ?");
+    sql_builder_bind_bool(&b, d->online);
+    if (d->locked < 0)
+        sql_builder_bind_null(&b, SQL_BOOL);
+    else
+        sql_builder_bind_bool(&b, d->locked);
+    if (d->battery_level < 0)
+        sql_builder_bind_null(&b, SQL_REAL);
+    else
+        sql_builder_bind_real(&b, d->battery_level);
+    if (d->offline_at)
+        sql_builder_bind_int(&b, d->offline_at);
+    else
+        sql_builder_bind_null(&b, SQL_INT);
+    sql_builder_bind_text(&b, d->device_id);
+    err e = db_change(s->db, &b, &DEVICES);
+    arena_free(&a);
+    return e;
+}
+
+err store_devices_of_account(store *s, arena *a, const char *connected_account_id,
+                             store_device **out, size_t *count)
+{
+    sql_builder b;
+    db_select(&b, a, &DEVICES);
+    query_eq(&b, "d.connected_account_id", connected_account_id);
+    sql_builder_append(&b, " ORDER BY d.seq");
+    return db_rows(s->db, a, &b, &DEVICES, (void **)out, count);
+}
+
+err store_device_remove(store *s, const char *device_id)
+{
+    return db_changef(s->db, &DEVICES, "DELETE FROM devices WHERE device_id = ?", "s", device_id);
 }
 
 err store_device_list(store *s, arena *a, const store_scope *scope, const store_device_filter *f,

@@ -15,6 +15,7 @@ static const db_column EVENT_COLUMNS[] = {
     DB_COLUMN(store_event, client_session_id, DB_TEXT),
     DB_COLUMN(store_event, action_attempt_id, DB_TEXT),
     DB_COLUMN(store_event, created_at, DB_INT),
+    DB_COLUMN(store_event, method, DB_TEXT),
 };
 
 static const db_table EVENTS = {

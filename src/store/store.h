@@ -205,6 +205,10 @@ typedef struct store_connected_account {
     const char *display_name;    /* NULL: derived from the provider and email */
     const char *custom_metadata; /* opaque serialized object, or NULL */
     int64_t created_at;
+    const char *settings_sealed; /* a live provider's settings, sealed; NULL otherwise */
+    const char *error_code;      /* the account's error (live providers), or NULL */
+    const char *error_message;
+    int64_t error_at;
 } store_connected_account;
 
 err store_connected_account_create(store *s, const store_connected_account *ca);
@@ -219,6 +223,16 @@ err store_connected_account_connect(store *s, arena *a, store_connected_account 
 err store_connected_account_get(store *s, arena *a, const store_scope *scope, const char *id,
                                 const char *email, bool for_update,
                                 store_connected_account *out);
+
+/* A live account's new settings (connected again, with a new password). */
+err store_connected_account_set_settings(store *s, const char *id, const char *settings_sealed);
+/* The accounts whose provider link this owner holds (provider_links). */
+err store_connected_accounts_linked(store *s, arena *a, const char *owner,
+                                    store_connected_account **out, size_t *count);
+/* Sets the account's error (code NULL: clears it); *changed tells whether
+ * it had none before and has one now, or the other way round. */
+err store_connected_account_set_error(store *s, const char *id, const char *code,
+                                      const char *message, int64_t at, bool *changed);
 
 err store_connected_account_list(store *s, arena *a, const store_scope *scope,
                                  const metadata_filter *metadata, const store_page *page,
@@ -327,6 +341,7 @@ typedef struct store_device {
     const char *extra_properties; /* opaque serialized object, or NULL */
     const char *custom_metadata;  /* opaque serialized object, or NULL */
     int64_t created_at;
+    int64_t offline_at;           /* when it went offline, 0 when online or unknown */
 } store_device;
 
 err store_device_create(store *s, const store_device *d);
@@ -336,6 +351,21 @@ err store_device_create(store *s, const store_device *d);
  * concurrent upserts of one device make one row. d->device_id is set to the
  * id kept. */
 err store_device_upsert(store *s, arena *a, store_device *d, bool *created);
+/* store_device_upsert from a live provider's device list: a device already
+ * there keeps its state (online, locked, battery), which the provider's
+ * state reports keep. */
+err store_device_upsert_listed(store *s, arena *a, store_device *d, bool *created);
+/* The account's device with this provider key, locked for the rest of the
+ * transaction (read-modify-write of a state report). */
+err store_device_of_account(store *s, arena *a, const char *connected_account_id,
+                            const char *provider_device_key, store_device *out);
+/* Sets online, locked, battery_level and offline_at as d has them. */
+err store_device_set_state(store *s, const store_device *d);
+/* Every device of the account (the links job's, unscoped). */
+err store_devices_of_account(store *s, arena *a, const char *connected_account_id,
+                             store_device **out, size_t *count);
+/* Deletes the device (gone from its provider's list). */
+err store_device_remove(store *s, const char *device_id);
 
 typedef struct store_device_filter {
     const str_list *device_ids;            /* NULL: any */
@@ -391,7 +421,9 @@ err store_action_attempt_list(store *s, arena *a, const store_scope *scope, cons
 /* Claims up to `limit` attempts for `owner`, oldest due first: pending ones
  * due by `now`, and running ones whose lease ran out (their node died).
  * Each becomes running with a lease of lease_ms held by owner. Attempts
- * another node holds, or is claiming at this moment, are skipped. */
+ * another node holds, or is claiming at this moment, are skipped, and so
+ * are those on live providers' devices whose connection another node holds
+ * (or none does yet). */
 err store_action_attempt_claim(store *s, arena *a, const char *owner, int64_t now,
                                int64_t lease_ms, size_t limit, store_action_attempt **out,
                                size_t *count);
@@ -403,7 +435,10 @@ err store_action_attempts_unfinished(store *s, arena *a, const str_list *ids, co
                                      size_t *count);
 /* When the next attempt becomes claimable (due, or its lease runs out); 0
  * when none will. */
-err store_action_attempt_next_due(store *s, int64_t *next);
+err store_action_attempt_next_due(store *s, const char *owner, int64_t *next);
+/* Keeps a running attempt this owner's until `until` (a live provider's
+ * device is answering); not found when it is no longer this owner's. */
+err store_action_attempt_extend(store *s, const char *id, const char *owner, int64_t until);
 /* running -> pending, for an attempt of owner's whose outcome could not be
  * recorded. */
 err store_action_attempt_release(store *s, const char *id, const char *owner);
@@ -426,6 +461,7 @@ typedef struct store_event {
     const char *client_session_id;
     const char *action_attempt_id;
     int64_t created_at;
+    const char *method;               /* lock events: how the lock was operated */
 } store_event;
 
 err store_event_add(store *s, const store_event *ev);
@@ -445,5 +481,45 @@ typedef struct store_event_filter {
 
 err store_event_list(store *s, arena *a, const store_scope *scope, const store_event_filter *f,
                      const store_page *page, store_event **out, size_t *count);
+
+/* ---- live providers' connections (live.c) ---- */
+
+/* A connection asked for in a connect webview, being made by a node. */
+typedef struct store_live_connect {
+    const char *connect_webview_id;
+    const char *provider;
+    const char *login;           /* what makes it the same account as another */
+    const char *settings_sealed; /* NULL once the try is over */
+    const char *owner;           /* the node making it */
+    int64_t expires_at;          /* its lease; 0: due */
+    const char *error;           /* why the last try failed, for the form */
+    int64_t created_at;
+} store_live_connect;
+
+/* Asks for the connection (replacing an earlier try of the webview). */
+err store_live_connect_request(store *s, const store_live_connect *lc);
+/* The webview's try, for its page; not found when there is none. */
+err store_live_connect_get(store *s, arena *a, const char *connect_webview_id,
+                           store_live_connect *out);
+/* Tries that are due (new, or whose node's lease ran out), now this
+ * owner's until now + lease_ms. */
+err store_live_connect_claim(store *s, arena *a, const char *owner, int64_t now,
+                             int64_t lease_ms, size_t limit, store_live_connect **out,
+                             size_t *count);
+/* The try failed: its settings are dropped, the error stays for the form;
+ * not found when it is no longer this owner's. */
+err store_live_connect_fail(store *s, const char *connect_webview_id, const char *owner,
+                            const char *error);
+/* The try made the account (in the transaction that makes it). */
+err store_live_connect_done(store *s, const char *connect_webview_id, const char *owner);
+
+/* The account has a live provider: some node is to hold its connection. */
+err store_provider_link_add(store *s, const char *connected_account_id);
+/* Renews this owner's leases and takes those that ran out (or were never
+ * taken), until now + lease_ms; *out: the accounts this owner holds now. */
+err store_provider_links_claim(store *s, arena *a, const char *owner, int64_t now,
+                               int64_t lease_ms, store_connected_account **out, size_t *count);
+/* Gives up this owner's leases (shutting down): others take them at once. */
+err store_provider_links_release(store *s, const char *owner);
 
 #endif

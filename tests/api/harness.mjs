@@ -103,6 +103,13 @@ process.on('exit', () => {
   }
 })
 
+/** Kills child (SIGKILL) should this process exit while it still runs. */
+export function killAtExit(child) {
+  running.add(child)
+  child.on('exit', () => running.delete(child))
+  child.on('error', () => running.delete(child))
+}
+
 /** A port that was free a moment ago (bind to 0, read it, close). */
 export function freePort() {
   return new Promise((resolve, reject) => {

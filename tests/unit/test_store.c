@@ -1535,7 +1535,7 @@ static void sweep_attempts(fx *f)
                                            NULL, NULL, FAR_FUTURE));
     }
     int64_t next = -1;
-    OK(store_action_attempt_next_due(f->s, &next));
+    OK(store_action_attempt_next_due(f->s, "test-owner", &next));
     assert_int_equal(next, 0);
 }
 
@@ -1597,7 +1597,7 @@ static void action_attempt_leases(void **state)
     const char *a1 = make_attempt(f, dev, acc, "pending", T0); /* due first */
     const char *later = make_attempt(f, dev, acc, "pending", T0 + 100000);
     int64_t next = 0;
-    OK(store_action_attempt_next_due(f->s, &next));
+    OK(store_action_attempt_next_due(f->s, "test-owner", &next));
     assert_int_equal(next, T0);
 
     store_action_attempt *rows, got;
@@ -1614,7 +1614,7 @@ static void action_attempt_leases(void **state)
     }
     assert_int_equal(claim(f, "node-b", T0 + 5, 10, &rows), 0);    /* held */
     assert_int_equal(claim(f, "node-b", T0 + 1004, 10, &rows), 0); /* still */
-    OK(store_action_attempt_next_due(f->s, &next));
+    OK(store_action_attempt_next_due(f->s, "test-owner", &next));
     assert_int_equal(next, T0 + 1005); /* the lease, before the later one is due */
 
     /* node-a's lease ran out: node-b takes the oldest over */
@@ -1650,7 +1650,7 @@ static void action_attempt_leases(void **state)
     assert_string_equal(got.status, "success");
     assert_true(!got.error_type && got.completed_at == T0 + 1100);
 
-    OK(store_action_attempt_next_due(f->s, &next));
+    OK(store_action_attempt_next_due(f->s, "test-owner", &next));
     assert_int_equal(next, T0 + 100000);
     sweep_attempts(f);
     assert_string_equal(get_attempt(f, later).lease_owner, "sweeper");
