@@ -37,7 +37,10 @@ static void read_url(api_call *c, const char *key, const char **out)
     }
 }
 
-/* accepted_providers as a comma-separated list; all providers by default. */
+/* accepted_providers as a comma-separated list; by default the sandbox
+ * providers. A live provider (Zigbee2MQTT, Home Assistant) makes latchkey
+ * connect to an address the webview's user types, so it is offered only
+ * when the app names it. */
 static const char *read_providers(api_call *c)
 {
     str_list names;
@@ -46,7 +49,8 @@ static const char *read_providers(api_call *c)
         const provider *const *all = providers_all(&n);
         const char *list = "";
         for (size_t i = 0; i < n; i++)
-            list = arena_sprintf(c->a, "%s%s%s", list, i ? "," : "", all[i]->name);
+            if (!all[i]->live)
+                list = arena_sprintf(c->a, "%s%s%s", list, *list ? "," : "", all[i]->name);
         return list;
     }
     if (names.count == 0)

@@ -12,7 +12,9 @@
 #include "jobs/accounts.h"
 #include "providers/live.h"
 
-enum { LOOK_MS = 1000, PROBE_MS = 10000, CONNECTS_AT_ONCE = 4 };
+/* CONNECTS_AT_ONCE: connect tries (a thread each, up to PROBE_MS) running
+ * at most on this node; more wait in the store for a free place. */
+enum { LOOK_MS = 1000, PROBE_MS = 10000, CONNECTS_AT_ONCE = 8 };
 
 /* A session this node holds for a live account. */
 typedef struct held {
@@ -567,18 +569,25 @@ static void *try_connect(void *arg)
     pthread_mutex_lock(&l->mu);
     l->probes--;
     pthread_cond_broadcast(&l->probes_done);
+    l->woken = true; /* a try waiting for a free place may start */
+    pthread_cond_signal(&l->wake);
     pthread_mutex_unlock(&l->mu);
     return NULL;
 }
 
 static void start_connects(links *l)
 {
+    pthread_mutex_lock(&l->mu);
+    int free_places = CONNECTS_AT_ONCE - l->probes;
+    pthread_mutex_unlock(&l->mu);
+    if (free_places <= 0)
+        return;
     arena a;
     arena_init(&a);
     store_live_connect *list = NULL;
     size_t n = 0;
     err e = store_live_connect_claim(l->store, &a, l->owner, time_now_ms(), PROBE_MS * 2,
-                                     CONNECTS_AT_ONCE, &list, &n);
+                                     (size_t)free_places, &list, &n);
     if (err_failed(e))
         fprintf(stderr, "latchkey: connect requests: %s\n", e.message);
     for (size_t i = 0; !err_failed(e) && i < n; i++) {

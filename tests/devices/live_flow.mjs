@@ -8,13 +8,19 @@ import assert from 'node:assert/strict'
 import { assertOk, call } from '../api/harness.mjs'
 import { openWebview, postWebview, tags } from '../api/webview_flow.mjs'
 
-/** The page after the form, once it is no longer "connecting". */
-export async function submitLiveForm(url, provider, fields, { ms = 20_000 } = {}) {
+/**
+ * The page after the form, once it is no longer "connecting". With
+ * resubmit false, only waits for the try already made.
+ */
+export async function submitLiveForm(url, provider, fields, { ms = 20_000, resubmit = true } = {}) {
   const first = await openWebview(url)
   assert.equal(first.status, 200, first.html.slice(0, 400))
-  const posted = await postWebview(url, { provider, action: 'login', ...fields })
-  if (posted.status !== 303) return posted // the form again, with why
-  const target = new URL(posted.location, url).toString()
+  let target = url
+  if (resubmit) {
+    const posted = await postWebview(url, { provider, action: 'login', ...fields })
+    if (posted.status !== 303) return posted // the form again, with why
+    target = new URL(posted.location, url).toString()
+  }
   const deadline = Date.now() + ms
   for (;;) {
     const page = await openWebview(target)

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
@@ -28,7 +29,7 @@ import {
   sdkRejects,
   useServer,
 } from '../api/harness.mjs'
-import { newSandboxWorkspace, waitFor } from '../api/webview_flow.mjs'
+import { newSandboxWorkspace, openWebview, postWebview, waitFor } from '../api/webview_flow.mjs'
 import { startBroker, startDevsim } from '../lib/devsim.mjs'
 import { connectLive, formError, formFields, submitLiveForm } from './live_flow.mjs'
 
@@ -109,6 +110,46 @@ describe('zigbee2mqtt: connecting through the webview', () => {
       'connect_webview',
     ).connect_webview
     assert.equal(after_.status, 'pending')
+  })
+
+  it('answers at once with a page that refreshes itself while connecting', async () => {
+    // A "broker" that accepts the connection and never says a word.
+    const silent = net.createServer(() => {})
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const created = assertOk(
+        await call(srv, '/connect_webviews/create', {
+          token: userA.token,
+          body: { accepted_providers: ['zigbee2mqtt'] },
+        }),
+        'connect_webview',
+      ).connect_webview
+      const posted = await postWebview(created.url, {
+        provider: 'zigbee2mqtt',
+        action: 'login',
+        ...form({ broker: `mqtt://127.0.0.1:${silent.address().port}` }),
+      })
+      assert.equal(posted.status, 303)
+      const connecting = await openWebview(new URL(posted.location, created.url).toString())
+      assert.equal(connecting.status, 200)
+      assert.equal(connecting.heading, 'Connecting to Zigbee2MQTT…')
+      assert.match(connecting.html, /<meta http-equiv="refresh" content="1">/)
+      assert.ok(!/<script/i.test(connecting.html), 'no JavaScript needed')
+      const ended = await submitLiveForm(created.url, 'zigbee2mqtt', {}, { resubmit: false })
+      assert.match(formError(ended), /No answer in time|cannot be reached|lost/)
+    } finally {
+      silent.close()
+    }
+  })
+
+  it('a webview offers live providers only when the app names them', async () => {
+    const created = assertOk(
+      await call(srv, '/connect_webviews/create', { token: userA.token, body: {} }),
+      'connect_webview',
+    ).connect_webview
+    assert.ok(!created.accepted_providers.includes('zigbee2mqtt'), created.accepted_providers.join())
+    const page = await postWebview(created.url, { provider: 'zigbee2mqtt', action: 'login', ...form() })
+    assert.equal(page.status, 400)
   })
 
   it('connects with the right login; the bridge locks become devices', async () => {

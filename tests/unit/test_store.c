@@ -1656,6 +1656,97 @@ static void action_attempt_leases(void **state)
     assert_string_equal(get_attempt(f, later).lease_owner, "sweeper");
 }
 
+/* ---- live providers: links and connects ---- */
+
+static size_t links_held(fx *f, const char *owner, int64_t now, store_connected_account **held)
+{
+    size_t n = 0;
+    OK(store_provider_links_claim(f->s, &f->a, owner, now, 1000, held, &n));
+    return n;
+}
+
+/* One node at a time holds a live account; its attempts are that node's. */
+static void provider_links_leases(void **state)
+{
+    fx *f = *state;
+    sweep_attempts(f);
+    const char *acc = make_account(f, f->ws, "live@example.com", NULL);
+    const char *plain = make_account(f, f->ws, "plain@example.com", NULL);
+    OK(store_connected_account_set_settings(f->s, acc, "sealed-settings"));
+    OK(store_provider_link_add(f->s, acc));
+    OK(store_provider_link_add(f->s, acc)); /* once */
+    store_connected_account *held;
+    assert_int_equal(links_held(f, "node-a", T0, &held), 1);
+    assert_string_equal(held[0].connected_account_id, acc);
+    assert_string_equal(held[0].settings_sealed, "sealed-settings");
+    assert_int_equal(links_held(f, "node-b", T0 + 999, &held), 0);   /* held by node-a */
+    assert_int_equal(links_held(f, "node-a", T0 + 500, &held), 1);   /* renewed to T0 + 1500 */
+    assert_int_equal(links_held(f, "node-b", T0 + 1001, &held), 0);
+
+    /* Attempts on its devices: node-a's; on a sandbox account's: anyone's. */
+    const char *live_dev = make_device(f, f->ws, acc, "Door");
+    const char *plain_dev = make_device(f, f->ws, plain, "Gate");
+    const char *live_aa = make_attempt(f, live_dev, acc, "pending", T0);
+    const char *plain_aa = make_attempt(f, plain_dev, plain, "pending", T0);
+    int64_t next = 0;
+    OK(store_action_attempt_next_due(f->s, "node-b", &next));
+    assert_int_equal(next, T0); /* the sandbox one */
+    store_action_attempt *rows;
+    assert_int_equal(claim(f, "node-b", T0 + 1, 10, &rows), 1);
+    assert_string_equal(rows[0].action_attempt_id, plain_aa);
+    OK(store_action_attempt_next_due(f->s, "node-b", &next));
+    assert_int_equal(next, T0 + 1001); /* its own lease: the live one is not node-b's */
+    assert_int_equal(claim(f, "node-a", T0 + 1, 10, &rows), 1);
+    assert_string_equal(rows[0].action_attempt_id, live_aa);
+    OK(store_action_attempt_extend(f->s, live_aa, "node-a", T0 + 20000));
+    NOT_FOUND(store_action_attempt_extend(f->s, live_aa, "node-b", T0 + 20000),
+              "action_attempt_not_found");
+    assert_int_equal(get_attempt(f, live_aa).lease_expires_at, T0 + 20000);
+
+    /* node-a died: node-b takes the account once the lease ran out. */
+    assert_int_equal(links_held(f, "node-b", T0 + 1500, &held), 1);
+    assert_int_equal(links_held(f, "node-a", T0 + 1501, &held), 0);
+    /* node-b shuts down: node-c takes it at once. */
+    OK(store_provider_links_release(f->s, "node-b"));
+    assert_int_equal(links_held(f, "node-c", T0 + 1502, &held), 1);
+    OK(store_connected_account_delete(f->s, &f->all, acc, NULL));
+    assert_int_equal(links_held(f, "node-c", T0 + 1503, &held), 0);
+    sweep_attempts(f);
+}
+
+static void live_connect_tries(void **state)
+{
+    fx *f = *state;
+    const char *wv = make_webview(f, f->ws, NULL);
+    store_live_connect lc = {.connect_webview_id = wv, .provider = "zigbee2mqtt",
+                             .login = "mqtt://h:1883/z", .settings_sealed = "sealed", .created_at = T0},
+                       got, *rows;
+    size_t n = 0;
+    NOT_FOUND(store_live_connect_get(f->s, &f->a, wv, &got), "live_connect_not_found");
+    OK(store_live_connect_request(f->s, &lc));
+    OK(store_live_connect_claim(f->s, &f->a, "node-a", T0, 1000, 10, &rows, &n));
+    assert_int_equal(n, 1);
+    assert_string_equal(rows[0].settings_sealed, "sealed");
+    assert_string_equal(rows[0].owner, "node-a");
+    OK(store_live_connect_claim(f->s, &f->a, "node-b", T0 + 999, 1000, 10, &rows, &n));
+    assert_int_equal(n, 0); /* node-a is making it */
+    NOT_FOUND(store_live_connect_fail(f->s, wv, "node-b", "no"), "live_connect_not_found");
+    OK(store_live_connect_fail(f->s, wv, "node-a", "The broker refused the username or password."));
+    OK(store_live_connect_get(f->s, &f->a, wv, &got));
+    assert_null(got.settings_sealed); /* the settings go with the try */
+    assert_string_equal(got.error, "The broker refused the username or password.");
+    OK(store_live_connect_claim(f->s, &f->a, "node-b", T0 + 5000, 1000, 10, &rows, &n));
+    assert_int_equal(n, 0); /* nothing to do */
+    OK(store_live_connect_request(f->s, &lc)); /* tried again: due at once */
+    OK(store_live_connect_get(f->s, &f->a, wv, &got));
+    assert_null(got.error);
+    OK(store_live_connect_claim(f->s, &f->a, "node-b", T0 + 5000, 1000, 10, &rows, &n));
+    assert_int_equal(n, 1);
+    NOT_FOUND(store_live_connect_done(f->s, wv, "node-a"), "live_connect_not_found");
+    OK(store_live_connect_done(f->s, wv, "node-b"));
+    NOT_FOUND(store_live_connect_get(f->s, &f->a, wv, &got), "live_connect_not_found");
+}
+
 /* ---- events ---- */
 
 static void event_round_trip(void **state)
@@ -2144,6 +2235,8 @@ static const struct CMUnitTest TESTS[] = {
     STORE_TEST(delete_with_event_is_atomic),
     STORE_TEST(action_attempt_round_trip),
     STORE_TEST(action_attempt_leases),
+    STORE_TEST(provider_links_leases),
+    STORE_TEST(live_connect_tries),
     STORE_TEST(event_round_trip),
     STORE_TEST(event_list_filters),
     STORE_TEST(races),
