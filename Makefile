@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc)
 # LATCHKEY_FUZZ_SECONDS, 20 by default: see tests/fuzz/CMakeLists.txt).
 FUZZ_SECONDS ?= 300
 
-.PHONY: run run-example test build build-asan build-fuzz build-clang build-bench fuzz bootstrap bench bench-quick bench-scale soak clean
+.PHONY: run run-devices run-example test build build-asan build-fuzz build-clang build-bench fuzz bootstrap bench bench-quick bench-scale soak clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -45,6 +45,11 @@ fuzz: build-fuzz
 
 run: build
 	$(BUILD)/latchkey serve $(ARGS)
+
+# Real locks without hardware: Mosquitto, the device simulator (tools/devsim)
+# and a seeded latchkey, with a connect webview for each provider printed.
+run-devices: build
+	@scripts/run-devices $(BUILD) $(or $(PORT),3020)
 
 # The browser example next to a seeded latchkey (see examples/browser/README.md).
 EXAMPLE_DATA ?= /tmp/latchkey-example

@@ -51,6 +51,7 @@ static const struct {
 } MANUFACTURERS[] = {
     {"august", "August"}, {"schlage", "Schlage"}, {"yale", "Yale"},     {"nuki", "Nuki"},
     {"ecobee", "ecobee"}, {"minut", "Minut"},     {"kwikset", "Kwikset"}, {"igloohome", "igloohome"},
+    {"zigbee2mqtt", "Zigbee2MQTT"}, {"home_assistant", "Home Assistant"}, {"ultraloq", "Ultraloq"},
 };
 
 const char *manufacturer_display_name(const char *manufacturer)

@@ -8,20 +8,24 @@
 #include <string.h>
 #include <time.h>
 
-enum { BACKOFF_MIN_MS = 500, BACKOFF_MAX_MS = 30000 };
+/* After a refused login the next try waits BACKOFF_REFUSED_MS: a server
+ * that bans addresses after failed logins must not ban latchkey's. A new
+ * login through the connect webview opens a new session at once. */
+enum { BACKOFF_MIN_MS = 500, BACKOFF_MAX_MS = 30000, BACKOFF_REFUSED_MS = 300000 };
 
 static void *run(void *arg)
 {
     live_link *link = arg;
     while (!live_link_stopping(link)) {
-        link->refused = false;
+        link->refused = link->bad_credentials = false;
         link->connect_once(link);
         if (live_link_stopping(link))
             break;
         /* A connection that came up starts the backoff again. */
-        link->backoff_ms = link->up ? BACKOFF_MIN_MS
-                                    : (link->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                                             : link->backoff_ms * 2);
+        link->backoff_ms = link->bad_credentials ? BACKOFF_REFUSED_MS
+                           : link->up            ? BACKOFF_MIN_MS
+                           : link->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+                                                                   : link->backoff_ms * 2;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += link->backoff_ms / 1000;
@@ -36,6 +40,9 @@ static void *run(void *arg)
                 break;
         pthread_mutex_unlock(&link->mu);
     }
+    /* live_link_stop may still be unlocking the guard it set stopping under. */
+    pthread_mutex_lock(&link->mu);
+    pthread_mutex_unlock(&link->mu);
     pthread_mutex_destroy(&link->mu);
     pthread_cond_destroy(&link->wake);
     link->free(link);
@@ -101,6 +108,7 @@ void live_link_refused(live_link *link, live_down why, const char *message)
 {
     link->up = false;
     link->refused = true;
+    link->bad_credentials = link->bad_credentials || why == LIVE_BAD_CREDENTIALS;
     if (!open_guard(link))
         return;
     link->sink.down(link->sink.ctx, why, message);

@@ -21,6 +21,7 @@ struct live_link {
     _Atomic bool stopping;
     bool up;              /* the last report was up (the thread's own) */
     bool refused;         /* this connection was reported down */
+    bool bad_credentials; /* ... because the login was refused */
     int64_t backoff_ms;
     /* One connection: connects, runs it until it ends or stopping; false
      * when it could not be made. */

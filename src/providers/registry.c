@@ -8,7 +8,7 @@
 
 enum { MAX_PROVIDERS = 16 };
 
-static const provider *const LIVE[] = {&zigbee2mqtt_provider};
+static const provider *const LIVE[] = {&zigbee2mqtt_provider, &home_assistant_provider};
 
 static const provider *all[MAX_PROVIDERS];
 static size_t all_count;

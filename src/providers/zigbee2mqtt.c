@@ -122,7 +122,7 @@ static bool exposes_lock(json_t *exposes)
 static void vendor_type(arena *a, const char *vendor, provider_device *d)
 {
     static const char *const KNOWN[] = {"yale", "schlage", "kwikset", "nuki", "august", "ultraloq"};
-    d->device_type = "hubitat_lock";
+    d->device_type = "smartthings_lock";
     d->manufacturer = NULL;
     if (!vendor)
         return;
@@ -423,6 +423,6 @@ const provider zigbee2mqtt_provider = {
     .display_name = "Zigbee2MQTT",
     .manufacturer = "zigbee2mqtt",
     .category = DEVICE_LOCK,
-    .device_type = "hubitat_lock",
+    .device_type = "smartthings_lock",
     .live = &Z2M_OPS,
 };

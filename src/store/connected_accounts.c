@@ -123,7 +123,14 @@ err store_connected_account_set_error(store *s, const char *id, const char *code
                      " WHERE connected_account_id = ? AND (error_code IS NULL) <> (? IS NULL)",
                      "ssiss", code, code ? message : NULL, code ? at : (int64_t)0, id, code);
     *changed = n > 0;
-    return e;
+    if (err_failed(e) || n > 0 || !code)
+        return e;
+    /* Still down, for another reason now (a refused login after a lost
+     * connection): the message follows, the error's time stays. */
+    return db_execf(s->db, NULL,
+                    "UPDATE connected_accounts SET error_code = ?, error_message = ?"
+                    " WHERE connected_account_id = ? AND error_message IS DISTINCT FROM ?",
+                    "ssss", code, message, id, message);
 }
 
 err store_connected_account_set_settings(store *s, const char *id, const char *settings_sealed)

@@ -4,9 +4,22 @@
 // "connecting" page (it refreshes itself every second) until it says
 // Connected or shows the form again with why not.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
 
-import { assertOk, call } from '../api/harness.mjs'
-import { openWebview, postWebview, tags } from '../api/webview_flow.mjs'
+import { SeamActionAttemptFailedError } from '@seamapi/http/connect'
+
+import {
+  BACKEND,
+  SEED,
+  assertOk,
+  call,
+  pgDump,
+  sdkFromApiKey,
+  sdkFromToken,
+  sdkRejects,
+} from '../api/harness.mjs'
+import { newSandboxWorkspace, openWebview, postWebview, tags, waitFor } from '../api/webview_flow.mjs'
 
 /**
  * The page after the form, once it is no longer "connecting". With
@@ -65,4 +78,78 @@ export async function connectLive(srv, token, provider, fields) {
     url: created.url,
     page,
   }
+}
+
+/**
+ * Another user of the workspace (otherToken: their client session) and
+ * another workspace never see or move the device or its account's events.
+ */
+export async function assertOutOfReach(srv, otherToken, deviceId, accountId) {
+  const seamB = sdkFromToken(srv, otherToken)
+  assert.ok(!(await seamB.devices.list()).some((d) => d.device_id === deviceId))
+  await sdkRejects(seamB.devices.get({ device_id: deviceId }), 404)
+  await sdkRejects(seamB.locks.unlockDoor({ device_id: deviceId }), 404)
+  await sdkRejects(seamB.locks.lockDoor({ device_id: deviceId }), 404)
+  await sdkRejects(seamB.connectedAccounts.get({ connected_account_id: accountId }), 404)
+  const theirs = await seamB.events.list({ since: '2020-01-01T00:00:00Z' })
+  assert.ok(!theirs.some((e) => e.device_id === deviceId || e.connected_account_id === accountId))
+  const other = await newSandboxWorkspace(srv, 'Elsewhere')
+  const seamC = sdkFromApiKey(srv, other.apiKey)
+  await sdkRejects(seamC.devices.get({ device_id: deviceId }), 404)
+  await sdkRejects(seamC.locks.unlockDoor({ device_id: deviceId }), 404)
+  await sdkRejects(seamC.locks.lockDoor({ device_id: deviceId }), 404)
+}
+
+/** None of the secrets is in an API answer, the server's logs or its database. */
+export async function assertNowhere(srv, secrets) {
+  const seam = sdkFromApiKey(srv, SEED.apiKey1)
+  const answers = JSON.stringify([
+    await seam.connectedAccounts.list(),
+    await seam.connectWebviews.list(),
+    await seam.devices.list(),
+    await seam.events.list({ since: '2020-01-01T00:00:00Z' }),
+  ])
+  const database =
+    BACKEND === 'postgres'
+      ? [['the database', Buffer.from(await pgDump(srv.dataDir))]]
+      : fs.readdirSync(srv.dataDir).map((f) => [f, fs.readFileSync(path.join(srv.dataDir, f))])
+  for (const secret of secrets) {
+    assert.ok(!answers.includes(secret), 'not in an API answer')
+    assert.ok(!srv.stderr().includes(secret) && !srv.stdout().includes(secret), 'not in the logs')
+    for (const [where, bytes] of database) assert.ok(!bytes.includes(Buffer.from(secret)), `not in ${where}`)
+  }
+}
+
+/** Asserts that the SDK call's action attempt fails with this error type. */
+export const failsWith = (promise, type) =>
+  assert.rejects(promise, (err) => {
+    assert.ok(err instanceof SeamActionAttemptFailedError, String(err))
+    assert.equal(err.code, type)
+    return true
+  })
+
+/**
+ * The device goes offline at the provider (setOnline(false)): the API shows
+ * it offline with a device_offline error, an unlock fails at once; back
+ * online (setOnline(true)): no error, and both events recorded.
+ */
+export async function offlineAndBack(seam, deviceId, setOnline) {
+  const get = () => seam.devices.get({ device_id: deviceId })
+  await setOnline(false)
+  const offline = await waitFor(
+    async () => {
+      const d = await get()
+      return !d.properties.online && d
+    },
+    { what: 'offline' },
+  )
+  assert.equal(offline.errors[0].error_code, 'device_offline')
+  await failsWith(seam.locks.unlockDoor({ device_id: deviceId }), 'device_offline')
+  await setOnline(true)
+  await waitFor(async () => (await get()).properties.online, { what: 'online again' })
+  assert.deepEqual((await get()).errors, [])
+  const types = (
+    await seam.events.list({ device_id: deviceId, since: '2020-01-01T00:00:00Z' })
+  ).map((e) => e.event_type)
+  assert.ok(types.includes('device.disconnected') && types.includes('device.connected'), types.join())
 }

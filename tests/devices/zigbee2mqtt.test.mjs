@@ -9,33 +9,36 @@
 // database, the API or the logs.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import fs from 'node:fs'
 import net from 'node:net'
-import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
-import { SeamActionAttemptFailedError } from '@seamapi/http/connect'
-
 import {
-  BACKEND,
   SEED,
   assertOk,
   assertResponseMatchesSchema,
   call,
   createSession,
-  pgDump,
   sdkFromApiKey,
   sdkFromToken,
-  sdkRejects,
-  useServer,
+  startServer,
 } from '../api/harness.mjs'
-import { newSandboxWorkspace, openWebview, postWebview, waitFor } from '../api/webview_flow.mjs'
+import { openWebview, postWebview, waitFor } from '../api/webview_flow.mjs'
 import { startBroker, startDevsim } from '../lib/devsim.mjs'
-import { connectLive, formError, formFields, submitLiveForm } from './live_flow.mjs'
+import {
+  assertNowhere,
+  assertOutOfReach,
+  connectLive,
+  failsWith,
+  formError,
+  formFields,
+  offlineAndBack,
+  submitLiveForm,
+} from './live_flow.mjs'
 
 const PASSWORD = `broker-${randomUUID()}`
 const TIMEOUT_MS = 5000
-const srv = useServer({ args: ['--command-timeout-ms', String(TIMEOUT_MS)] })
+// One server for the file, started before the simulator's setup needs it.
+let srv
 
 let broker
 let sim
@@ -45,6 +48,7 @@ let account
 let deviceByName // name -> device_id
 
 before(async () => {
+  srv = await startServer({ args: ['--command-timeout-ms', String(TIMEOUT_MS)] })
   broker = await startBroker({ user: 'latchkey', password: PASSWORD })
   sim = await startDevsim({
     mqtt: broker.url,
@@ -58,6 +62,7 @@ before(async () => {
 })
 
 after(async () => {
+  await srv?.stop()
   await sim?.stop()
   await broker?.stop()
 })
@@ -222,43 +227,19 @@ describe('zigbee2mqtt: commands and what happens at the door', () => {
   })
 
   it('offline and back online', async () => {
-    const name = 'garage_door'
-    await sim.control.zigbee(name, 'online', { online: false })
-    const offline = await waitFor(
-      async () => {
-        const d = await deviceOf(name)
-        return !d.properties.online && d
-      },
-      { what: 'offline' },
+    await offlineAndBack(seamA(), deviceByName.garage_door, (online) =>
+      sim.control.zigbee('garage_door', 'online', { online }),
     )
-    assert.equal(offline.errors[0].error_code, 'device_offline')
-    await assert.rejects(seamA().locks.unlockDoor({ device_id: deviceByName[name] }), (err) => {
-      assert.ok(err instanceof SeamActionAttemptFailedError)
-      assert.equal(err.code, 'device_offline')
-      return true
-    })
-    await sim.control.zigbee(name, 'online', { online: true })
-    await waitFor(async () => (await deviceOf(name)).properties.online, { what: 'online again' })
-    assert.deepEqual((await deviceOf(name)).errors, [])
-    const types = (await eventsOf(deviceByName[name])).map((e) => e.event_type)
-    assert.ok(types.includes('device.disconnected') && types.includes('device.connected'), types.join())
   })
 
   it('a command the device ignores fails after the timeout; a jam fails', async () => {
     const name = 'front_door'
     await sim.control.zigbee(name, 'mode', { mode: 'ignore' })
     const started = Date.now()
-    await assert.rejects(seamA().locks.unlockDoor({ device_id: deviceByName[name] }), (err) => {
-      assert.ok(err instanceof SeamActionAttemptFailedError, String(err))
-      assert.equal(err.code, 'device_timeout')
-      return true
-    })
+    await failsWith(seamA().locks.unlockDoor({ device_id: deviceByName[name] }), 'device_timeout')
     assert.ok(Date.now() - started >= TIMEOUT_MS - 100, 'not before the timeout')
     await sim.control.zigbee(name, 'mode', { mode: 'jam' })
-    await assert.rejects(seamA().locks.unlockDoor({ device_id: deviceByName[name] }), (err) => {
-      assert.equal(err.code, 'device_jammed')
-      return true
-    })
+    await failsWith(seamA().locks.unlockDoor({ device_id: deviceByName[name] }), 'device_jammed')
     await sim.control.zigbee(name, 'mode', { mode: 'normal' })
     const ok = await seamA().locks.unlockDoor({ device_id: deviceByName[name] })
     assert.equal(ok.status, 'success')
@@ -311,38 +292,11 @@ describe('zigbee2mqtt: commands and what happens at the door', () => {
 
 describe('zigbee2mqtt: scope and secrets', () => {
   it('another user or another workspace never sees or moves these devices', async () => {
-    const seamB = sdkFromToken(srv, userB.token)
-    const id = deviceByName.front_door
-    assert.ok(!(await seamB.devices.list()).some((d) => d.device_id === id))
-    await sdkRejects(seamB.devices.get({ device_id: id }), 404)
-    await sdkRejects(seamB.locks.unlockDoor({ device_id: id }), 404)
-    await sdkRejects(seamB.connectedAccounts.get({ connected_account_id: account.connected_account_id }), 404)
-    const theirEvents = await seamB.events.list({ since: '2020-01-01T00:00:00Z' })
-    assert.ok(!theirEvents.some((e) => e.device_id === id || e.connected_account_id === account.connected_account_id))
-    const other = await newSandboxWorkspace(srv, 'Elsewhere')
-    const seamC = sdkFromApiKey(srv, other.apiKey)
-    await sdkRejects(seamC.devices.get({ device_id: id }), 404)
-    await sdkRejects(seamC.locks.lockDoor({ device_id: id }), 404)
+    await assertOutOfReach(srv, userB.token, deviceByName.front_door, account.connected_account_id)
     assert.equal((await simLock('front_door')).locked, false, 'nothing moved it')
   })
 
   it('the broker password is not in the database, the API or the logs', async () => {
-    const seam = sdkFromApiKey(srv, SEED.apiKey1)
-    const answers = JSON.stringify([
-      await seam.connectedAccounts.list(),
-      await seam.connectWebviews.get({ connect_webview_id: account.connect_webview_id }),
-      await seam.devices.list(),
-      await seam.events.list({ since: '2020-01-01T00:00:00Z' }),
-    ])
-    assert.ok(!answers.includes(PASSWORD), 'not in an API answer')
-    assert.ok(!srv.stderr().includes(PASSWORD) && !srv.stdout().includes(PASSWORD), 'not in the logs')
-    if (BACKEND === 'postgres') {
-      assert.ok(!(await pgDump(srv.dataDir)).includes(PASSWORD), 'not in the database')
-    } else {
-      for (const f of fs.readdirSync(srv.dataDir)) {
-        const bytes = fs.readFileSync(path.join(srv.dataDir, f))
-        assert.ok(!bytes.includes(Buffer.from(PASSWORD)), `not in ${f}`)
-      }
-    }
+    await assertNowhere(srv, [PASSWORD])
   })
 })
