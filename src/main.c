@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <malloc.h>
-#include <mosquitto.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -236,7 +235,6 @@ static int cmd_serve(app *ap)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    mosquitto_lib_init();
     links_config lc = {.command_timeout_ms = cfg->command_timeout_ms,
                        .lease_ms = cfg->link_lease_ms};
     links *live = links_start(ap->store, &ap->keys, &lc);

@@ -349,8 +349,13 @@ static void session_free(live_link *link)
     free(s);
 }
 
+static pthread_once_t library_once = PTHREAD_ONCE_INIT;
+
+static void library_init(void) { mosquitto_lib_init(); }
+
 static live_session *z2m_open(const char *settings, const live_sink *sink)
 {
+    pthread_once(&library_once, library_init);
     json_t *o = json_loads(settings, 0, NULL);
     const char *host = json_string_value(json_object_get(o, "host"));
     const char *base = json_string_value(json_object_get(o, "base_topic"));

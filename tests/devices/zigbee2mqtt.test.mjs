@@ -36,7 +36,7 @@ import {
 } from './live_flow.mjs'
 
 const PASSWORD = `broker-${randomUUID()}`
-const TIMEOUT_MS = 5000
+const TIMEOUT_MS = 8000 // room for a broker restart and the reconnects after it
 // One server for the file, started before the simulator's setup needs it.
 let srv
 

@@ -19,6 +19,7 @@ static struct {
     char dir[PATH_MAX];
     char db[PATH_MAX + 16];
     store *store;
+    links *links;
     action_worker *actions;
     api_server srv;
     bool verbose; /* FUZZ_VERBOSE set: print every exchange */
@@ -32,7 +33,9 @@ static void die(const char *what, const char *why)
 
 static void teardown(void)
 {
+    links_stop(env.links);
     action_worker_stop(env.actions);
+    links_free(env.links);
     store_close(env.store);
     static const char *const suffixes[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
@@ -148,13 +151,18 @@ static void setup(void)
         die("seed", e.message);
     add_webviews(&a);
     arena_free(&a);
-    env.actions = action_worker_start(env.store);
+    links_config lc = {.command_timeout_ms = 15000, .lease_ms = 10000};
+    env.links = links_start(env.store, &env.srv.keys, &lc);
+    if (!env.links)
+        die("links job", NULL);
+    env.actions = action_worker_start(env.store, env.links);
     if (!env.actions)
         die("action worker", NULL);
     env.srv.store = env.store;
     env.srv.public_url = "http://127.0.0.1:3020";
     env.srv.client_session_lifetime_ms = 24LL * 3600 * 1000;
     env.srv.actions = env.actions;
+    env.srv.links = env.links;
     env.srv.action_delay_ms = 0;
     env.verbose = getenv("FUZZ_VERBOSE") != NULL;
     atexit(teardown);
