@@ -34,6 +34,28 @@ static void check_device_types(api_call *c, const char *key, const str_list *typ
                                                   types->items[i]));
 }
 
+/* include_if / exclude_if: the OpenAPI's capability flags. */
+static void check_flags(api_call *c, const char *key, const str_list *flags)
+{
+    static const char *const FLAGS[] = {
+        "can_remotely_unlock", "can_remotely_lock", "can_program_offline_access_codes",
+        "can_program_online_access_codes", "can_hvac_heat", "can_hvac_cool", "can_hvac_heat_cool",
+        "can_turn_off_hvac", "can_simulate_removal", "can_simulate_connection",
+        "can_simulate_disconnection", "can_unlock_with_code", "can_run_thermostat_programs",
+        "can_program_thermostat_programs_as_weekday_weekend",
+        "can_program_thermostat_programs_as_different_each_day",
+        "can_program_thermostat_programs_as_same_each_day", "can_simulate_hub_connection",
+        "can_simulate_hub_disconnection", "can_simulate_paid_subscription",
+        "can_configure_auto_lock"};
+    for (size_t i = 0; i < flags->count; i++) {
+        bool known = false;
+        for (size_t j = 0; j < sizeof FLAGS / sizeof *FLAGS && !known; j++)
+            known = strcmp(flags->items[i], FLAGS[j]) == 0;
+        if (!known)
+            param_reject(c->p, key, arena_sprintf(c->a, "Unknown capability '%s'", flags->items[i]));
+    }
+}
+
 /* The filters devices/list and locks/list share, into f and the listing;
  * types_within narrows device types to a category's (locks). */
 static void read_device_filters(api_call *c, listing *l, store_device_filter *f,
@@ -54,6 +76,20 @@ static void read_device_filters(api_call *c, listing *l, store_device_filter *f,
     param_nonempty_str(c->p, "search", &f->search);
     param_time(c->p, "created_before", &f->created_before);
     f->metadata = metadata_filter_read(c, "custom_metadata_has");
+    static const char *const ABSENT[] = {"space_id", "unstable_location_id", NULL};
+    f->none = param_names_absent_resource(c->p, ABSENT);
+    str_list *include = arena_zalloc(c->a, sizeof *include);
+    str_list *exclude = arena_zalloc(c->a, sizeof *exclude);
+    if (param_str_list(c->p, "include_if", include)) {
+        check_flags(c, "include_if", include);
+        f->include_if = include;
+        page_filters_add_list(&l->filters, "include_if", include);
+    }
+    if (param_str_list(c->p, "exclude_if", exclude)) {
+        check_flags(c, "exclude_if", exclude);
+        f->exclude_if = exclude;
+        page_filters_add_list(&l->filters, "exclude_if", exclude);
+    }
     if (has_types)
         check_device_types(c, "device_types", types);
     if (type && !device_type_is_known(type))

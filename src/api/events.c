@@ -1,5 +1,6 @@
 /* events/get and events/list, scoped: a client session sees the events of
  * its connected accounts and their devices. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,19 +74,50 @@ static void check_event_type(api_call *c, const char *key, const char *type)
         param_reject(c->p, key, arena_sprintf(c->a, "Unknown event type '%s'", type));
 }
 
+/* By event_id, or the newest event of device_id and/or event_type. */
 err events_get(api_call *c)
 {
-    const char *id = param_required_str(c->p, "event_id");
+    const char *id = NULL, *device_id = NULL, *type = NULL;
+    param_nonempty_str(c->p, "event_id", &id);
+    param_nonempty_str(c->p, "device_id", &device_id);
+    if (param_nonempty_str(c->p, "event_type", &type))
+        check_event_type(c, "event_type", type);
+    if (!id && !device_id && !type)
+        param_reject(c->p, "event_id", "Required: event_id, device_id or event_type");
     err e = params_check(c->p);
     if (err_failed(e))
         return e;
     store_scope scope = api_scope(c, NULL);
     store_event ev;
-    if (err_failed(e = store_event_get(c->srv->store, c->a, &scope, id, &ev)))
+    if (id) {
+        e = store_event_get(c->srv->store, c->a, &scope, id, &ev);
+    } else {
+        store_event_filter f = {.device_ids = device_id ? &(str_list){&device_id, 1} : NULL,
+                                .event_types = type ? &(str_list){&type, 1} : NULL,
+                                .newest_first = true};
+        store_event *rows = NULL;
+        size_t n = 0;
+        e = store_event_list(c->srv->store, c->a, &scope, &f, &(store_page){0, 1}, &rows, &n);
+        if (!err_failed(e) && n == 0)
+            e = (err){ERR_NOT_FOUND, "event_not_found", "Event not found."};
+        if (!err_failed(e))
+            ev = rows[0];
+    }
+    if (err_failed(e))
         return e;
     c->out = json_pack("{s:o}", "event", render_event(&ev));
     return ERR_NONE;
 }
+
+/* Filters of events/list on what latchkey does not have (access control
+ * systems, access grants and methods, spaces, user identities' events):
+ * accepted, and matching no event. */
+static const char *const ABSENT_FILTERS[] = {
+    "access_code_id", "access_code_ids", "access_grant_id", "access_grant_ids",
+    "access_method_id", "access_method_ids", "acs_access_group_id", "acs_credential_id",
+    "acs_encoder_id", "acs_entrance_id", "acs_system_id", "acs_system_ids", "acs_user_id",
+    "space_id", "space_ids", "user_identity_id", NULL,
+};
 
 typedef void (*value_check)(api_call *c, const char *key, const char *value);
 
@@ -131,6 +163,11 @@ err events_list(api_call *c)
         param_reject(c->p, "since", "Required: since or between");
     int64_t limit = EVENTS_DEFAULT_LIMIT;
     param_int(c->p, "limit", 1, EVENTS_MAX_LIMIT, &limit);
+    str_list ids;
+    if (param_str_list(c->p, "event_ids", &ids))
+        f.event_ids = &ids;
+    param_int(c->p, "unstable_offset", 0, INT32_MAX, &f.offset);
+    bool nothing = param_names_absent_resource(c->p, ABSENT_FILTERS);
     err e = params_check(c->p);
     if (err_failed(e))
         return e;
@@ -138,7 +175,8 @@ err events_list(api_call *c)
     store_page page = {.after_seq = 0, .limit = (size_t)limit};
     store_event *rows = NULL;
     size_t n = 0;
-    e = store_event_list(c->srv->store, c->a, &scope, &f, &page, &rows, &n);
+    if (!nothing)
+        e = store_event_list(c->srv->store, c->a, &scope, &f, &page, &rows, &n);
     if (err_failed(e))
         return e;
     json_t *arr = json_array();

@@ -502,3 +502,17 @@ const str_list *filter_values(arena *a, const char *single, const str_list *list
     *out = (str_list){one, 1};
     return list ? str_list_intersect(a, out, list) : out;
 }
+
+bool param_names_absent_resource(params *p, const char *const *keys)
+{
+    bool given = false;
+    for (const char *const *k = keys; *k; k++) {
+        str_list list;
+        const char *one;
+        size_t len = strlen(*k);
+        bool is_list = p->body ? json_is_array(json_value(p, *k))
+                               : len > 4 && strcmp(*k + len - 4, "_ids") == 0;
+        given |= is_list ? param_str_list(p, *k, &list) : param_str(p, *k, &one);
+    }
+    return given;
+}

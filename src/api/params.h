@@ -61,6 +61,12 @@ const str_list *str_list_intersect(arena *a, const str_list *list, const str_lis
  * neither; one alone as a list; both: the values both allow. */
 const str_list *filter_values(arena *a, const char *single, const str_list *list);
 
+/* Whether any of keys (NULL-terminated) was given, as a string or a list
+ * of strings: filters on resources latchkey does not have (ACS, spaces,
+ * access grants...), which take their documented parameters and match
+ * nothing. */
+bool param_names_absent_resource(params *p, const char *const *keys);
+
 /* Records a problem with key (also for rules the handler checks itself). */
 void param_reject(params *p, const char *key, const char *message);
 

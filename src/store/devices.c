@@ -122,6 +122,23 @@ err store_device_remove(store *s, const char *device_id)
     return db_changef(s->db, &DEVICES, "DELETE FROM devices WHERE device_id = ?", "s", device_id);
 }
 
+/* A capability flag of devices/list's include_if and exclude_if as SQL:
+ * the two a device stores; latchkey's devices have none of the others. */
+static const char *flag_sql(const char *flag)
+{
+    if (strcmp(flag, "can_remotely_lock") == 0)
+        return "d.can_remotely_lock";
+    if (strcmp(flag, "can_remotely_unlock") == 0)
+        return "d.can_remotely_unlock";
+    return "FALSE";
+}
+
+static void flags_sql(sql_builder *b, const str_list *flags, bool want)
+{
+    for (size_t i = 0; flags && i < flags->count; i++)
+        sql_builder_appendf(b, " AND %s(%s)", want ? "" : "NOT ", flag_sql(flags->items[i]));
+}
+
 err store_device_list(store *s, arena *a, const store_scope *scope, const store_device_filter *f,
                       const store_page *page, store_device **out, size_t *count)
 {
@@ -129,6 +146,10 @@ err store_device_list(store *s, arena *a, const store_scope *scope, const store_
     sql_builder b;
     db_select(&b, a, &DEVICES);
     scope_append(&b, scope, "d", SCOPE_BY_ACCOUNT);
+    if (f->none)
+        sql_builder_append(&b, " AND FALSE");
+    flags_sql(&b, f->include_if, true);
+    flags_sql(&b, f->exclude_if, false);
     query_in(&b, "d.device_id", f->device_ids);
     query_in(&b, "d.connected_account_id", f->connected_account_ids);
     query_in(&b, "d.device_type", f->device_types);

@@ -58,6 +58,16 @@ err store_event_list(store *s, arena *a, const store_scope *scope, const store_e
     query_in(&b, "ev.event_type", f->event_types);
     query_eq(&b, "ev.connected_account_id", f->connected_account_id);
     query_eq(&b, "ev.connect_webview_id", f->connect_webview_id);
-    query_page(&b, "ev", page);
+    query_in(&b, "ev.event_id", f->event_ids);
+    if (f->newest_first) {
+        sql_builder_append(&b, " ORDER BY ev.seq DESC LIMIT ?");
+        sql_builder_bind_int(&b, (int64_t)page->limit);
+    } else {
+        query_page(&b, "ev", page);
+    }
+    if (f->offset > 0) {
+        sql_builder_append(&b, " OFFSET ?");
+        sql_builder_bind_int(&b, f->offset);
+    }
     return db_rows(s->db, a, &b, &EVENTS, (void **)out, count);
 }

@@ -376,6 +376,9 @@ typedef struct store_device_filter {
     int64_t created_before;                /* 0: any */
     const char *search;                    /* in names; NULL: any */
     const metadata_filter *metadata;       /* NULL: any */
+    const str_list *include_if;            /* capability flags each must have */
+    const str_list *exclude_if;            /* ... and must not have */
+    bool none;                             /* match nothing (a filter on what latchkey lacks) */
 } store_device_filter;
 
 err store_device_list(store *s, arena *a, const store_scope *scope, const store_device_filter *f,
@@ -477,6 +480,9 @@ typedef struct store_event_filter {
     const str_list *event_types;   /* NULL: any */
     const char *connected_account_id;
     const char *connect_webview_id;
+    const str_list *event_ids;     /* NULL: any */
+    int64_t offset;                /* rows skipped before the page */
+    bool newest_first;             /* the page from the newest (else the oldest) */
 } store_event_filter;
 
 err store_event_list(store *s, arena *a, const store_scope *scope, const store_event_filter *f,

@@ -1,0 +1,114 @@
+// Documented parameters that do what the OpenAPI says: events/get by
+// device_id and/or event_type (the newest such event), events/list by
+// event_ids and with unstable_offset, devices/list (and locks/list)
+// include_if / exclude_if capability flags, and the filters on resources
+// latchkey does not have (ACS, access grants and methods, spaces,
+// locations), which are accepted and match nothing. Scoped as ever.
+import assert from 'node:assert/strict'
+import { before, describe, it } from 'node:test'
+
+import { SEED, assertInvalidInput, call, sdkFromApiKey, sdkFromToken, useServer } from './harness.mjs'
+
+const srv = useServer({ args: ['--action-delay-ms', '0'] })
+const SINCE = '2020-01-01T00:00:00Z'
+let seam
+
+describe('documented filters', () => {
+  before(async () => {
+    seam = sdkFromApiKey(srv, SEED.apiKey1)
+    // Events of a device: an unlock then a lock.
+    await seam.locks.unlockDoor({ device_id: 'august_device_1' })
+    await seam.locks.lockDoor({ device_id: 'august_device_1' })
+  })
+
+  describe('events/get by device and type', () => {
+    it('the newest event of the device (and of the type)', async () => {
+      const all = await seam.events.list({ device_id: 'august_device_1', since: SINCE })
+      assert.ok(all.length >= 4)
+      const newest = await seam.events.get({ device_id: 'august_device_1' })
+      assert.equal(newest.event_id, all.at(-1).event_id)
+      const unlocked = await seam.events.get({ device_id: 'august_device_1', event_type: 'lock.unlocked' })
+      assert.equal(unlocked.event_id, all.filter((e) => e.event_type === 'lock.unlocked').at(-1).event_id)
+      const byType = await seam.events.get({ event_type: 'lock.locked' })
+      assert.equal(byType.event_type, 'lock.locked')
+    })
+
+    it('not found when nothing matches, or out of scope; a name is needed', async () => {
+      const none = await call(srv, '/events/get', {
+        token: SEED.apiKey1,
+        body: { device_id: 'august_device_1', event_type: 'device.removed' },
+      })
+      assert.equal(none.status, 404)
+      const other = await call(srv, '/events/get', { token: SEED.apiKey2, body: { device_id: 'august_device_1' } })
+      assert.equal(other.status, 404)
+      assertInvalidInput(await call(srv, '/events/get', { token: SEED.apiKey1, body: {} }), 'event_id')
+      assertInvalidInput(
+        await call(srv, '/events/get', { token: SEED.apiKey1, body: { event_type: 'no.such' } }),
+        'event_type',
+      )
+    })
+  })
+
+  describe('events/list', () => {
+    it('event_ids and unstable_offset', async () => {
+      const all = await seam.events.list({ since: SINCE })
+      const ids = [all[2].event_id, all[0].event_id]
+      const picked = await seam.events.list({ since: SINCE, event_ids: ids })
+      assert.deepEqual(picked.map((e) => e.event_id), [all[0].event_id, all[2].event_id])
+      const skipped = await seam.events.list({ since: SINCE, unstable_offset: 2 })
+      assert.deepEqual(skipped.map((e) => e.event_id), all.slice(2).map((e) => e.event_id))
+    })
+
+    it('filters on what latchkey does not have are accepted and match nothing', async () => {
+      for (const body of [
+        { acs_system_id: 'x' },
+        { acs_system_ids: ['x'] },
+        { access_grant_id: 'x' },
+        { access_method_ids: ['x'] },
+        { space_id: 'x' },
+        { user_identity_id: 'x' },
+        { access_code_id: 'x' },
+      ]) {
+        const res = await call(srv, '/events/list', { token: SEED.apiKey1, body: { since: SINCE, ...body } })
+        assert.equal(res.status, 200, `${JSON.stringify(body)}: ${res.text}`)
+        assert.deepEqual(res.body.events, [], JSON.stringify(body))
+      }
+      assertInvalidInput(
+        await call(srv, '/events/list', { token: SEED.apiKey1, body: { since: SINCE, space_id: 5 } }),
+        'space_id',
+      )
+    })
+  })
+
+  describe('devices/list include_if and exclude_if', () => {
+    it('keep or drop devices by capability flag', async () => {
+      const all = await seam.devices.list()
+      const locks = await seam.devices.list({ include_if: ['can_remotely_unlock'] })
+      assert.deepEqual(
+        locks.map((d) => d.device_id).sort(),
+        all.filter((d) => d.can_remotely_unlock).map((d) => d.device_id).sort(),
+      )
+      assert.ok(locks.length > 0 && locks.length < all.length)
+      const others = await seam.devices.list({ exclude_if: ['can_remotely_unlock'] })
+      assert.equal(others.length + locks.length, all.length)
+      assert.deepEqual(await seam.devices.list({ include_if: ['can_hvac_heat_cool'] }), [])
+      assertInvalidInput(
+        await call(srv, '/devices/list', { token: SEED.apiKey1, body: { include_if: ['can_fly'] } }),
+        'include_if',
+      )
+    })
+
+    it('a client session sees only its own, whatever the flags', async () => {
+      const mine = await sdkFromToken(srv, SEED.cst1).locks.list({ include_if: ['can_remotely_lock'] })
+      const all = await sdkFromToken(srv, SEED.cst1).locks.list()
+      assert.deepEqual(mine.map((d) => d.device_id).sort(), all.map((d) => d.device_id).sort())
+    })
+
+    it('space_id and unstable_location_id match nothing', async () => {
+      assert.deepEqual(await seam.devices.list({ space_id: 'x' }), [])
+      const res = await call(srv, '/locks/list', { token: SEED.apiKey1, body: { unstable_location_id: 'x' } })
+      assert.equal(res.status, 200)
+      assert.deepEqual(res.body.devices, [])
+    })
+  })
+})
