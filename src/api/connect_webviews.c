@@ -101,6 +101,7 @@ err connect_webviews_create(api_call *c)
         strcmp(cw.device_selection_mode, "single") != 0 &&
         strcmp(cw.device_selection_mode, "multiple") != 0)
         param_reject(c->p, "device_selection_mode", "Expected none, single or multiple");
+    param_nonempty_str(c->p, "customer_key", &cw.customer_key);
     bool flag;
     param_bool(c->p, "wait_for_device_creation", &flag); /* devices exist on completion */
     if (param_bool(c->p, "automatically_manage_new_devices", &flag) && !flag)
@@ -138,18 +139,18 @@ err connect_webviews_get(api_call *c)
 
 static json_t *render_webview_row(api_call *c, const void *row) { return render(c, row); }
 
-static err fetch_webviews(api_call *c, const store_scope *scope, const metadata_filter *metadata,
+static err fetch_webviews(api_call *c, const store_scope *scope, const store_list_filter *f,
                           const store_page *page, void **rows, size_t *n)
 {
     store_connect_webview *list = NULL;
-    err e = store_connect_webview_list(c->srv->store, c->a, scope, metadata, page, &list, n);
+    err e = store_connect_webview_list(c->srv->store, c->a, scope, f, page, &list, n);
     *rows = list;
     return e;
 }
 
 err connect_webviews_list(api_call *c)
 {
-    return listing_by_user_and_metadata(c, "connect_webviews", fetch_webviews,
+    return listing_by_user_and_metadata(c, "connect_webviews", fetch_webviews, NULL,
                                         sizeof(store_connect_webview), render_webview_row);
 }
 

@@ -42,24 +42,25 @@ err connected_accounts_get(api_call *c)
     return ERR_NONE;
 }
 
-static err fetch_accounts(api_call *c, const store_scope *scope, const metadata_filter *metadata,
+static err fetch_accounts(api_call *c, const store_scope *scope, const store_list_filter *f,
                           const store_page *page, void **rows, size_t *n)
 {
     store_connected_account *list = NULL;
-    err e = store_connected_account_list(c->srv->store, c->a, scope, metadata, page, &list, n);
+    err e = store_connected_account_list(c->srv->store, c->a, scope, f, page, &list, n);
     *rows = list;
     return e;
 }
 
 err connected_accounts_list(api_call *c)
 {
-    return listing_by_user_and_metadata(c, "connected_accounts", fetch_accounts,
+    static const char *const ABSENT[] = {"space_id", NULL};
+    return listing_by_user_and_metadata(c, "connected_accounts", fetch_accounts, ABSENT,
                                         sizeof(store_connected_account), render_account_row);
 }
 
 typedef struct account_change {
     store_scope scope;
-    const char *id, *display_name;
+    const char *id, *display_name, *customer_key;
 } account_change;
 
 static err read_account_metadata(api_call *c, store *s, void *obj, const char **stored)
@@ -74,9 +75,16 @@ static err read_account_metadata(api_call *c, store *s, void *obj, const char **
 
 static err write_account(api_call *c, store *s, void *obj, const char *merged)
 {
-    (void)c;
     account_change *ch = obj;
-    return store_connected_account_update(s, &ch->scope, ch->id, ch->display_name, merged);
+    err e = store_connected_account_update(s, &ch->scope, ch->id, ch->display_name, merged);
+    if (!err_failed(e) && ch->customer_key &&
+        store_not_found(e = store_connected_account_set_customer(s, ch->id, ch->customer_key))) {
+        /* In scope (the update found it): it has a customer already. */
+        param_reject(c->p, "customer_key",
+                     "The connected account already belongs to a customer");
+        e = params_check(c->p);
+    }
+    return e;
 }
 
 err connected_accounts_update(api_call *c)
@@ -84,6 +92,7 @@ err connected_accounts_update(api_call *c)
     account_change ch = {.id = param_required_str(c->p, "connected_account_id")};
     json_t *metadata = NULL;
     param_nonempty_str(c->p, "display_name", &ch.display_name);
+    param_nonempty_str(c->p, "customer_key", &ch.customer_key);
     metadata_read(c, "custom_metadata", true, &metadata);
     err e = params_check(c->p);
     if (!err_failed(e)) {

@@ -76,6 +76,8 @@ static void read_device_filters(api_call *c, listing *l, store_device_filter *f,
     param_nonempty_str(c->p, "search", &f->search);
     param_time(c->p, "created_before", &f->created_before);
     f->metadata = metadata_filter_read(c, "custom_metadata_has");
+    if (param_str(c->p, "customer_key", &f->customer_key))
+        page_filters_add(&l->filters, "customer_key", f->customer_key);
     static const char *const ABSENT[] = {"space_id", "unstable_location_id", NULL};
     f->none = param_names_absent_resource(c->p, ABSENT);
     str_list *include = arena_zalloc(c->a, sizeof *include);

@@ -167,6 +167,7 @@ err events_list(api_call *c)
     if (param_str_list(c->p, "event_ids", &ids))
         f.event_ids = &ids;
     param_int(c->p, "unstable_offset", 0, INT32_MAX, &f.offset);
+    param_str(c->p, "customer_key", &f.customer_key);
     bool nothing = param_names_absent_resource(c->p, ABSENT_FILTERS);
     err e = params_check(c->p);
     if (err_failed(e))

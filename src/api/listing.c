@@ -61,15 +61,20 @@ err listing_respond(listing *l, api_call *c, const char *key, const void *rows, 
 }
 
 err listing_by_user_and_metadata(api_call *c, const char *key, user_metadata_fetch fetch,
-                                 size_t elem, row_renderer render)
+                                 const char *const *absent, size_t elem, row_renderer render)
 {
     listing l;
     listing_init(&l, c);
     const char *uik = NULL;
     if (param_nonempty_str(c->p, "user_identifier_key", &uik))
         page_filters_add(&l.filters, "user_identifier_key", uik);
-    const metadata_filter *metadata = metadata_filter_read(c, "custom_metadata_has");
-    listing_add_metadata(&l, c, metadata);
+    store_list_filter f = {.metadata = metadata_filter_read(c, "custom_metadata_has")};
+    listing_add_metadata(&l, c, f.metadata);
+    if (param_str(c->p, "customer_key", &f.customer_key))
+        page_filters_add(&l.filters, "customer_key", f.customer_key);
+    if (param_nonempty_str(c->p, "search", &f.search))
+        page_filters_add(&l.filters, "search", f.search);
+    f.none = absent && param_names_absent_resource(c->p, absent);
     store_scope scope = api_scope(c, uik);
     store_page sp;
     err e = listing_begin(&l, c, &scope, &sp);
@@ -77,6 +82,6 @@ err listing_by_user_and_metadata(api_call *c, const char *key, user_metadata_fet
         return e;
     void *rows = NULL;
     size_t n = 0;
-    e = fetch(c, &scope, metadata, &sp, &rows, &n);
+    e = fetch(c, &scope, &f, &sp, &rows, &n);
     return err_failed(e) ? e : listing_respond(&l, c, key, rows, n, elem, render);
 }

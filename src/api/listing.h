@@ -27,14 +27,16 @@ typedef json_t *(*row_renderer)(api_call *c, const void *row);
 err listing_respond(listing *l, api_call *c, const char *key, const void *rows, size_t n,
                     size_t elem, row_renderer render);
 
-/* Fetches one page of a resource within scope, filtered by custom_metadata_has. */
+/* Fetches one page of a resource within scope, filtered. */
 typedef err (*user_metadata_fetch)(api_call *c, const store_scope *scope,
-                                   const metadata_filter *metadata, const store_page *page,
+                                   const store_list_filter *f, const store_page *page,
                                    void **rows, size_t *n);
 
 /* A whole list route whose filters are user_identifier_key (narrowing to
- * that user's client session) and custom_metadata_has. */
+ * that user's client session), custom_metadata_has, customer_key and
+ * search, and the keys of `absent` (NULL-terminated, or NULL): filters on
+ * what latchkey does not have, matching nothing. */
 err listing_by_user_and_metadata(api_call *c, const char *key, user_metadata_fetch fetch,
-                                size_t elem, row_renderer render);
+                                 const char *const *absent, size_t elem, row_renderer render);
 
 #endif

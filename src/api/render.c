@@ -185,6 +185,8 @@ json_t *render_connected_account(const store_connected_account *ca, const provid
     json_object_set_new(o, "warnings", json_array());
     json_object_set_new(o, "custom_metadata", render_stored_object(ca->custom_metadata));
     json_object_set_new(o, "automatically_manage_new_devices", json_true());
+    if (ca->customer_key)
+        json_object_set_new(o, "customer_key", json_string(ca->customer_key));
     json_object_set_new(o, "accepted_capabilities",
                         json_pack("[s]", p && p->category == DEVICE_THERMOSTAT ? "thermostat" : "lock"));
     return o;
@@ -221,6 +223,8 @@ json_t *render_connect_webview(const store_connect_webview *cw, const char *url)
     json_object_set_new(o, "wait_for_device_creation", json_false());
     json_object_set_new(o, "authorized_at", time_or_null(cw->authorized_at));
     json_object_set_new(o, "selected_provider", str_or_null(cw->selected_provider));
+    if (cw->customer_key)
+        json_object_set_new(o, "customer_key", json_string(cw->customer_key));
     return o;
 }
 

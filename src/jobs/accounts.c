@@ -1,6 +1,8 @@
 /* Connecting accounts and their devices (accounts.h). */
 #include "jobs/accounts.h"
 
+#include <string.h>
+
 #include "core/ids.h"
 
 err accounts_device(store *s, arena *a, const provider *p, const store_event *ev,
@@ -42,9 +44,20 @@ err accounts_connect(store *s, arena *a, account_connection *cn)
                                   .user_email = live ? NULL : cn->account->login,
                                   .provider_login = cn->account->login,
                                   .settings_sealed = cn->settings_sealed,
+                                  .customer_key = cw->customer_key,
                                   .created_at = cn->now};
     bool account_created = false;
     err e = store_connected_account_connect(s, a, &ca, &account_created);
+    if (!err_failed(e) && cw->customer_key && !account_created) {
+        /* The account joins the webview's customer, unless it has another. */
+        if (ca.customer_key && strcmp(ca.customer_key, cw->customer_key) != 0) {
+            cw->status = "failed";
+            cw->error = "account_already_belongs_to_another_customer";
+            return store_connect_webview_update(s, cw);
+        }
+        if (!ca.customer_key)
+            e = store_connected_account_set_customer(s, ca.connected_account_id, cw->customer_key);
+    }
     if (!err_failed(e) && live && !account_created) /* new settings (a new password) */
         e = store_connected_account_set_settings(s, ca.connected_account_id, cn->settings_sealed);
     if (!err_failed(e) && live)

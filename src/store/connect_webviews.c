@@ -19,6 +19,7 @@ static const db_column WEBVIEW_COLUMNS[] = {
     DB_COLUMN(store_connect_webview, error, DB_TEXT),
     DB_COLUMN(store_connect_webview, authorized_at, DB_INT0),
     DB_COLUMN(store_connect_webview, created_at, DB_INT),
+    DB_COLUMN(store_connect_webview, customer_key, DB_TEXT),
 };
 
 static const db_table WEBVIEWS = {
@@ -50,13 +51,15 @@ err store_connect_webview_for_page(store *s, arena *a, const char *id,
 }
 
 err store_connect_webview_list(store *s, arena *a, const store_scope *scope,
-                               const metadata_filter *metadata, const store_page *page,
+                               const store_list_filter *f, const store_page *page,
                                store_connect_webview **out, size_t *count)
 {
+    static const char *const SEARCHED[] = {"cw.connect_webview_id", "cw.accepted_providers",
+                                           "cw.custom_metadata", "cw.customer_key"};
     sql_builder b;
     db_select(&b, a, &WEBVIEWS);
     scope_append(&b, scope, "cw", SCOPE_BY_WEBVIEW);
-    dialect_metadata(&b, s->db, "cw.custom_metadata", metadata);
+    query_list_filter(&b, s->db, "cw", f, SEARCHED, sizeof SEARCHED / sizeof *SEARCHED);
     query_page(&b, "cw", page);
     return db_rows(s->db, a, &b, &WEBVIEWS, (void **)out, count);
 }

@@ -15,6 +15,7 @@ static const db_column ACCOUNT_COLUMNS[] = {
     DB_COLUMN(store_connected_account, error_code, DB_TEXT),
     DB_COLUMN(store_connected_account, error_message, DB_TEXT),
     DB_COLUMN(store_connected_account, error_at, DB_INT0),
+    DB_COLUMN(store_connected_account, customer_key, DB_TEXT),
 };
 
 static const db_table ACCOUNTS = {
@@ -69,13 +70,16 @@ err store_connected_account_get(store *s, arena *a, const store_scope *scope, co
 }
 
 err store_connected_account_list(store *s, arena *a, const store_scope *scope,
-                                 const metadata_filter *metadata, const store_page *page,
+                                 const store_list_filter *f, const store_page *page,
                                  store_connected_account **out, size_t *count)
 {
+    static const char *const SEARCHED[] = {"ca.connected_account_id", "ca.provider",
+                                           "ca.customer_key", "ca.custom_metadata",
+                                           "ca.user_email"};
     sql_builder b;
     db_select(&b, a, &ACCOUNTS);
     scope_append(&b, scope, "ca", SCOPE_BY_ACCOUNT);
-    dialect_metadata(&b, s->db, "ca.custom_metadata", metadata);
+    query_list_filter(&b, s->db, "ca", f, SEARCHED, sizeof SEARCHED / sizeof *SEARCHED);
     query_page(&b, "ca", page);
     return db_rows(s->db, a, &b, &ACCOUNTS, (void **)out, count);
 }
@@ -138,4 +142,12 @@ err store_connected_account_set_settings(store *s, const char *id, const char *s
     return db_changef(s->db, &ACCOUNTS,
                       "UPDATE connected_accounts SET settings_sealed = ? WHERE connected_account_id = ?",
                       "ss", settings_sealed, id);
+}
+
+err store_connected_account_set_customer(store *s, const char *id, const char *customer_key)
+{
+    return db_changef(s->db, &ACCOUNTS,
+                      "UPDATE connected_accounts SET customer_key = ?"
+                      " WHERE connected_account_id = ? AND customer_key IS NULL",
+                      "ss", customer_key, id);
 }

@@ -150,6 +150,7 @@ err store_device_list(store *s, arena *a, const store_scope *scope, const store_
         sql_builder_append(&b, " AND FALSE");
     flags_sql(&b, f->include_if, true);
     flags_sql(&b, f->exclude_if, false);
+    query_customer(&b, "d", f->customer_key);
     query_in(&b, "d.device_id", f->device_ids);
     query_in(&b, "d.connected_account_id", f->connected_account_ids);
     query_in(&b, "d.device_type", f->device_types);

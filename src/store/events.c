@@ -59,6 +59,7 @@ err store_event_list(store *s, arena *a, const store_scope *scope, const store_e
     query_eq(&b, "ev.connected_account_id", f->connected_account_id);
     query_eq(&b, "ev.connect_webview_id", f->connect_webview_id);
     query_in(&b, "ev.event_id", f->event_ids);
+    query_customer(&b, "ev", f->customer_key);
     if (f->newest_first) {
         sql_builder_append(&b, " ORDER BY ev.seq DESC LIMIT ?");
         sql_builder_bind_int(&b, (int64_t)page->limit);

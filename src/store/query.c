@@ -36,3 +36,27 @@ void query_before(sql_builder *b, const char *column, int64_t before)
     sql_builder_appendf(b, " AND %s < ?", column);
     sql_builder_bind_int(b, before);
 }
+
+void query_list_filter(sql_builder *b, const db *d, const char *alias, const store_list_filter *f,
+                       const char *const *searched, size_t nsearched)
+{
+    if (!f)
+        return;
+    if (f->none)
+        sql_builder_append(b, " AND FALSE");
+    dialect_metadata(b, d, arena_sprintf(b->a, "%s.custom_metadata", alias), f->metadata);
+    query_eq(b, arena_sprintf(b->a, "%s.customer_key", alias), f->customer_key);
+    if (f->search)
+        dialect_search(b, d, searched, nsearched, NULL, f->search);
+}
+
+void query_customer(sql_builder *b, const char *alias, const char *customer_key)
+{
+    if (!customer_key)
+        return;
+    sql_builder_appendf(b, " AND %s.connected_account_id IN (SELECT connected_account_id"
+                           " FROM connected_accounts WHERE workspace_id = %s.workspace_id"
+                           " AND customer_key = ?)",
+                        alias, alias);
+    sql_builder_bind_text(b, customer_key);
+}

@@ -52,6 +52,13 @@ void query_eq(sql_builder *b, const char *column, const char *value);
 void query_in(sql_builder *b, const char *column, const str_list *l);
 /* " AND <alias>.seq > ? ORDER BY <alias>.seq LIMIT ?" */
 void query_page(sql_builder *b, const char *alias, const store_page *page);
+/* " AND <alias>.connected_account_id IN (the accounts of the customer)"
+ * when customer_key is not NULL. */
+void query_customer(sql_builder *b, const char *alias, const char *customer_key);
+/* The conditions of a store_list_filter (NULL: none) on <alias>'s
+ * custom_metadata and customer_key columns, searching `searched`. */
+void query_list_filter(sql_builder *b, const db *d, const char *alias, const store_list_filter *f,
+                       const char *const *searched, size_t nsearched);
 /* " AND column < ?" when before is not 0. */
 void query_before(sql_builder *b, const char *column, int64_t before);
 

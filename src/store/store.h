@@ -209,6 +209,7 @@ typedef struct store_connected_account {
     const char *error_code;      /* the account's error (live providers), or NULL */
     const char *error_message;
     int64_t error_at;
+    const char *customer_key;    /* the customer it belongs to, or NULL */
 } store_connected_account;
 
 err store_connected_account_create(store *s, const store_connected_account *ca);
@@ -224,6 +225,8 @@ err store_connected_account_get(store *s, arena *a, const store_scope *scope, co
                                 const char *email, bool for_update,
                                 store_connected_account *out);
 
+/* Gives the account to a customer; not found when it has one already. */
+err store_connected_account_set_customer(store *s, const char *id, const char *customer_key);
 /* A live account's new settings (connected again, with a new password). */
 err store_connected_account_set_settings(store *s, const char *id, const char *settings_sealed);
 /* The accounts whose provider link this owner holds (provider_links). */
@@ -234,8 +237,16 @@ err store_connected_accounts_linked(store *s, arena *a, const char *owner,
 err store_connected_account_set_error(store *s, const char *id, const char *code,
                                       const char *message, int64_t at, bool *changed);
 
+/* The filters of connected_accounts/list and connect_webviews/list. */
+typedef struct store_list_filter {
+    const metadata_filter *metadata; /* NULL: any */
+    const char *customer_key;        /* NULL: any */
+    const char *search;              /* a part of the resource's searched fields; NULL: any */
+    bool none;                       /* match nothing (a filter on what latchkey lacks) */
+} store_list_filter;
+
 err store_connected_account_list(store *s, arena *a, const store_scope *scope,
-                                 const metadata_filter *metadata, const store_page *page,
+                                 const store_list_filter *f, const store_page *page,
                                  store_connected_account **out, size_t *count);
 /* Sets display_name and/or custom_metadata (NULL: leave as is). */
 err store_connected_account_update(store *s, const store_scope *scope, const char *id,
@@ -265,6 +276,7 @@ typedef struct store_connect_webview {
     const char *error;                /* why it failed, or NULL */
     int64_t authorized_at;            /* 0 when not */
     int64_t created_at;
+    const char *customer_key;         /* the customer its account is for, or NULL */
 } store_connect_webview;
 
 err store_connect_webview_create(store *s, const store_connect_webview *cw);
@@ -275,7 +287,7 @@ err store_connect_webview_get(store *s, arena *a, const store_scope *scope, cons
 err store_connect_webview_for_page(store *s, arena *a, const char *id,
                                    store_connect_webview *out);
 err store_connect_webview_list(store *s, arena *a, const store_scope *scope,
-                               const metadata_filter *metadata, const store_page *page,
+                               const store_list_filter *f, const store_page *page,
                                store_connect_webview **out, size_t *count);
 /* Ends a pending webview: writes status, connected_account_id,
  * selected_provider, login_successful, error and authorized_at. Not found
@@ -378,6 +390,7 @@ typedef struct store_device_filter {
     const metadata_filter *metadata;       /* NULL: any */
     const str_list *include_if;            /* capability flags each must have */
     const str_list *exclude_if;            /* ... and must not have */
+    const char *customer_key;              /* its account's customer; NULL: any */
     bool none;                             /* match nothing (a filter on what latchkey lacks) */
 } store_device_filter;
 
@@ -481,6 +494,7 @@ typedef struct store_event_filter {
     const char *connected_account_id;
     const char *connect_webview_id;
     const str_list *event_ids;     /* NULL: any */
+    const char *customer_key;      /* the account's customer; NULL: any */
     int64_t offset;                /* rows skipped before the page */
     bool newest_first;             /* the page from the newest (else the oldest) */
 } store_event_filter;

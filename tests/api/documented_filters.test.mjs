@@ -1,13 +1,16 @@
 // Documented parameters that do what the OpenAPI says: events/get by
 // device_id and/or event_type (the newest such event), events/list by
 // event_ids and with unstable_offset, devices/list (and locks/list)
-// include_if / exclude_if capability flags, and the filters on resources
-// latchkey does not have (ACS, access grants and methods, spaces,
-// locations), which are accepted and match nothing. Scoped as ever.
+// include_if / exclude_if capability flags, customers (customer_key on
+// connect webviews and connected accounts, and the lists it narrows),
+// search on connected accounts and connect webviews, and the filters on
+// resources latchkey does not have (ACS, access grants and methods,
+// spaces, locations), which are accepted and match nothing. Scoped as ever.
 import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
 
 import { SEED, assertInvalidInput, call, sdkFromApiKey, sdkFromToken, useServer } from './harness.mjs'
+import { LOGINS, connectAccount } from './webview_flow.mjs'
 
 const srv = useServer({ args: ['--action-delay-ms', '0'] })
 const SINCE = '2020-01-01T00:00:00Z'
@@ -109,6 +112,76 @@ describe('documented filters', () => {
       const res = await call(srv, '/locks/list', { token: SEED.apiKey1, body: { unstable_location_id: 'x' } })
       assert.equal(res.status, 200)
       assert.deepEqual(res.body.devices, [])
+    })
+  })
+
+  describe('customers', () => {
+    it('a webview for a customer gives the account to it; lists narrow to the customer', async () => {
+      const { connected_account_id: id, connect_webview_id: wv } = await connectAccount(srv, SEED.apiKey1, {
+        provider: 'yale',
+        username: LOGINS.john,
+        create: { customer_key: 'customer_a' },
+      })
+      const account = await seam.connectedAccounts.get({ connected_account_id: id })
+      assert.equal(account.customer_key, 'customer_a')
+      assert.equal((await seam.connectWebviews.get({ connect_webview_id: wv })).customer_key, 'customer_a')
+      const accounts = await seam.connectedAccounts.list({ customer_key: 'customer_a' })
+      assert.deepEqual(accounts.map((a) => a.connected_account_id), [id])
+      const devices = await seam.devices.list({ customer_key: 'customer_a' })
+      assert.equal(devices.length, 3)
+      assert.ok(devices.every((d) => d.connected_account_id === id))
+      assert.deepEqual(
+        (await seam.locks.list({ customer_key: 'customer_a' })).map((d) => d.device_id).sort(),
+        devices.map((d) => d.device_id).sort(),
+      )
+      const events = await seam.events.list({ since: SINCE, customer_key: 'customer_a' })
+      assert.ok(events.length > 0 && events.every((e) => e.connected_account_id === id))
+      assert.deepEqual(
+        (await seam.connectWebviews.list({ customer_key: 'customer_a' })).map((w) => w.connect_webview_id),
+        [wv],
+      )
+      assert.deepEqual(await seam.devices.list({ customer_key: 'customer_b' }), [])
+      // Another workspace's key sees nothing of the customer.
+      const other = await call(srv, '/devices/list', { token: SEED.apiKey2, body: { customer_key: 'customer_a' } })
+      assert.deepEqual(other.body.devices, [])
+    })
+
+    it('an account belongs to one customer: update sets it once; another customer\'s webview fails', async () => {
+      const { connected_account_id: id } = await connectAccount(srv, SEED.apiKey1, {
+        provider: 'schlage',
+        username: LOGINS.jane,
+      })
+      await seam.connectedAccounts.update({ connected_account_id: id, customer_key: 'customer_c' })
+      assert.equal((await seam.connectedAccounts.get({ connected_account_id: id })).customer_key, 'customer_c')
+      assertInvalidInput(
+        await call(srv, '/connected_accounts/update', {
+          token: SEED.apiKey1,
+          body: { connected_account_id: id, customer_key: 'customer_d' },
+        }),
+        'customer_key',
+      )
+      const created = await seam.connectWebviews.create({ accepted_providers: ['schlage'], customer_key: 'customer_d' })
+      const { completeWebview } = await import('./webview_flow.mjs')
+      await completeWebview(created.url, { provider: 'schlage', username: LOGINS.jane })
+      const after = await seam.connectWebviews.get({ connect_webview_id: created.connect_webview_id })
+      assert.equal(after.status, 'failed')
+      assert.equal((await seam.connectedAccounts.get({ connected_account_id: id })).customer_key, 'customer_c')
+    })
+  })
+
+  describe('search', () => {
+    it('connected accounts and connect webviews by a part of their fields', async () => {
+      const found = await seam.connectedAccounts.list({ search: 'JOHN@EXAMPLE' })
+      assert.ok(found.length > 0 && found.every((a) => a.user_identifier?.email === 'john@example.com'))
+      assert.deepEqual(await seam.connectedAccounts.list({ search: 'no-such-thing' }), [])
+      const webviews = await seam.connectWebviews.list({ search: 'customer_a' })
+      assert.ok(webviews.length === 1 && webviews[0].customer_key === 'customer_a')
+      const byProvider = await seam.connectWebviews.list({ search: 'schlage' })
+      assert.ok(byProvider.length >= 2 && byProvider.every((w) => w.accepted_providers.includes('schlage')))
+    })
+
+    it('space_id on connected_accounts/list matches nothing', async () => {
+      assert.deepEqual(await seam.connectedAccounts.list({ space_id: 'x' }), [])
     })
   })
 })

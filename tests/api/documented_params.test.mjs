@@ -61,20 +61,15 @@ function documented(path) {
 
 /**
  * Documented parameters still refused, by route: issue 11's remaining work
- * (customers, connect webview options, unmanaged devices, user identities'
+ * (customer_id, connect webview options, unmanaged devices, user identities'
  * ACS systems). The test fails when one of them is accepted (take it off
  * the list) or another one is refused.
  */
 const STILL_REFUSED = {
   '/client_sessions/create': ['customer_id'],
-  '/devices/list': ['customer_key'],
-  '/locks/list': ['customer_key'],
   '/devices/update': ['backup_access_code_pool_enabled', 'is_managed', 'properties'],
-  '/events/list': ['customer_key'],
-  '/connected_accounts/list': ['customer_key', 'search', 'space_id'],
-  '/connected_accounts/update': ['accepted_capabilities', 'automatically_manage_new_devices', 'customer_key'],
-  '/connect_webviews/create': ['accepted_capabilities', 'customer_key', 'excluded_providers', 'provider_category'],
-  '/connect_webviews/list': ['customer_key', 'search'],
+  '/connected_accounts/update': ['accepted_capabilities', 'automatically_manage_new_devices'],
+  '/connect_webviews/create': ['accepted_capabilities', 'excluded_providers', 'provider_category'],
   '/user_identities/create': ['acs_system_ids'],
   '/user_identities/list': ['credential_manager_acs_system_id'],
 }

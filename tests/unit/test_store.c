@@ -402,7 +402,7 @@ static size_t accounts_in(fx *f, const store_scope *sc, const metadata_filter *m
                           store_connected_account **rows)
 {
     size_t n = 0;
-    OK(store_connected_account_list(f->s, &f->a, sc, m, &ALL, rows, &n));
+    OK(store_connected_account_list(f->s, &f->a, sc, &(store_list_filter){.metadata = m}, &ALL, rows, &n));
     return n;
 }
 
@@ -410,7 +410,7 @@ static size_t webviews_in(fx *f, const store_scope *sc, const metadata_filter *m
                           store_connect_webview **rows)
 {
     size_t n = 0;
-    OK(store_connect_webview_list(f->s, &f->a, sc, m, &ALL, rows, &n));
+    OK(store_connect_webview_list(f->s, &f->a, sc, &(store_list_filter){.metadata = m}, &ALL, rows, &n));
     return n;
 }
 
