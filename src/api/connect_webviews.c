@@ -37,33 +37,56 @@ static void read_url(api_call *c, const char *key, const char **out)
     }
 }
 
-/* accepted_providers as a comma-separated list; by default the sandbox
- * providers. A live provider (Zigbee2MQTT, Home Assistant) makes latchkey
- * connect to an address the webview's user types, so it is offered only
- * when the app names it. */
+static bool named(const str_list *l, const char *name)
+{
+    for (size_t i = 0; l && i < l->count; i++)
+        if (strcmp(l->items[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void check_known(api_call *c, const char *key, const str_list *names)
+{
+    for (size_t i = 0; i < names->count; i++)
+        if (!provider_find(names->items[i]))
+            param_reject(c->p, key, arena_sprintf(c->a, "Unknown provider '%s'", names->items[i]));
+}
+
+/* The providers the webview offers, comma-separated: accepted_providers
+ * (by default the sandbox providers; a live provider, Zigbee2MQTT or Home
+ * Assistant, makes latchkey connect to an address the webview's user
+ * types, so it is offered only when the app names it), within
+ * provider_category when given, less excluded_providers. */
 static const char *read_providers(api_call *c)
 {
-    str_list names;
-    if (!param_str_list(c->p, "accepted_providers", &names)) {
-        size_t n;
-        const provider *const *all = providers_all(&n);
-        const char *list = "";
-        for (size_t i = 0; i < n; i++)
-            if (!all[i]->live)
-                list = arena_sprintf(c->a, "%s%s%s", list, *list ? "," : "", all[i]->name);
-        return list;
+    str_list accepted, excluded;
+    bool listed = param_str_list(c->p, "accepted_providers", &accepted);
+    bool excluding = param_str_list(c->p, "excluded_providers", &excluded);
+    const char *category = NULL;
+    if (param_nonempty_str(c->p, "provider_category", &category) && !provider_category_known(category))
+        param_reject(c->p, "provider_category", "Unknown provider category");
+    if (listed) {
+        check_known(c, "accepted_providers", &accepted);
+        if (accepted.count == 0)
+            param_reject(c->p, "accepted_providers", "Name at least one provider");
     }
-    if (names.count == 0)
-        param_reject(c->p, "accepted_providers", "Name at least one provider");
+    if (excluding)
+        check_known(c, "excluded_providers", &excluded);
+    size_t n;
+    const provider *const *all = providers_all(&n);
     const char *list = "";
-    for (size_t i = 0; i < names.count; i++) {
-        if (!provider_find(names.items[i])) {
-            param_reject(c->p, "accepted_providers",
-                         arena_sprintf(c->a, "Unknown provider '%s'", names.items[i]));
-            continue;
-        }
-        list = arena_sprintf(c->a, "%s%s%s", list, *list ? "," : "", names.items[i]);
+    for (size_t i = 0; i < n; i++) {
+        const provider *p = all[i];
+        bool offered = listed ? named(&accepted, p->name) : !p->live;
+        if (offered && category)
+            offered = provider_in_category(p, category);
+        if (offered && !named(excluding ? &excluded : NULL, p->name))
+            list = arena_sprintf(c->a, "%s%s%s", list, *list ? "," : "", p->name);
     }
+    if (!*list && (listed || category || excluding))
+        param_reject(c->p, listed ? "accepted_providers" : category ? "provider_category"
+                                                                    : "excluded_providers",
+                     "No provider is left to offer");
     return list;
 }
 

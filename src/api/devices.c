@@ -209,39 +209,20 @@ err devices_delete(api_call *c)
 
 err devices_list_device_providers(api_call *c)
 {
-    static const char *const CATEGORIES[] = {"stable", "consumer_smartlocks", "beta",
-                                             "thermostats", "noise_sensors",
-                                             "access_control_systems", "cameras", "connectors"};
     const char *category = NULL;
-    if (param_nonempty_str(c->p, "provider_category", &category)) {
-        bool known = false;
-        for (size_t i = 0; i < sizeof CATEGORIES / sizeof *CATEGORIES; i++)
-            known = known || strcmp(category, CATEGORIES[i]) == 0;
-        if (!known)
-            param_reject(c->p, "provider_category", "Unknown provider category");
-    }
+    if (param_nonempty_str(c->p, "provider_category", &category) && !provider_category_known(category))
+        param_reject(c->p, "provider_category", "Unknown provider category");
     err e = params_check(c->p);
     if (err_failed(e))
         return e;
     size_t n;
     const provider *const *all = providers_all(&n);
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         /* Seam's catalogue names no self-hosted systems (its schema's enum):
          * the live providers are offered in connect webviews only. */
-        if (all[i]->live)
-            continue;
-        json_t *p = render_device_provider(all[i]);
-        bool wanted = !category;
-        json_t *cat;
-        size_t j;
-        json_array_foreach(json_object_get(p, "provider_categories"), j, cat)
-            wanted = wanted || strcmp(json_string_value(cat), category) == 0;
-        if (wanted)
-            json_array_append_new(arr, p);
-        else
-            json_decref(p);
-    }
+        if (!all[i]->live && (!category || provider_in_category(all[i], category)))
+            json_array_append_new(arr, render_device_provider(all[i]));
     c->out = json_pack("{s:o}", "device_providers", arr);
     return ERR_NONE;
 }

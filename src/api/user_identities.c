@@ -42,9 +42,16 @@ err user_identities_create(api_call *c)
 {
     identity_fields f;
     read_fields(c, &f);
+    /* Access systems to link the identity's users in: latchkey has none, so
+     * any one named does not exist. */
+    str_list systems;
+    bool linked = param_str_list(c->p, "acs_system_ids", &systems) && systems.count > 0;
     err e = params_check(c->p);
     if (err_failed(e))
         return e;
+    if (linked)
+        return err_make(ERR_NOT_FOUND, "acs_system_not_found",
+                        arena_sprintf(c->a, "Access system '%s' not found.", systems.items[0]));
     char *id = arena_alloc(c->a, UUID_STR_LEN);
     uuid_v4(id);
     store_user_identity ui = {.user_identity_id = id, .workspace_id = c->auth->workspace_id,
@@ -95,6 +102,10 @@ err user_identities_list(api_call *c)
     if (param_time(c->p, "created_before", &f.created_before))
         page_filters_add(&l.filters, "created_before",
                          arena_sprintf(c->a, "%lld", (long long)f.created_before));
+    /* The identities of an access system's credential manager: latchkey has
+     * no access systems, so none. */
+    static const char *const ABSENT[] = {"credential_manager_acs_system_id", NULL};
+    f.none = param_names_absent_resource(c->p, ABSENT);
     store_scope scope = api_scope(c, NULL);
     store_page sp;
     err e = listing_begin(&l, c, &scope, &sp);

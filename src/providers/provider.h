@@ -60,6 +60,12 @@ struct provider {
                                   bool locked);
 };
 
+/* Seam's provider categories (devices/list_device_providers): whether the
+ * name is one, and whether p is in it (the live providers are in none of
+ * Seam's catalogue). */
+bool provider_category_known(const char *category);
+bool provider_in_category(const provider *p, const char *category);
+
 /* The sandbox providers, NULL-terminated (sandbox.c). */
 extern const provider *const sandbox_providers[];
 

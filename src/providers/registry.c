@@ -38,3 +38,29 @@ const provider *provider_find(const char *name)
             return list[i];
     return NULL;
 }
+
+static const char *const CATEGORIES[] = {"stable",      "consumer_smartlocks", "beta",
+                                         "thermostats", "noise_sensors",
+                                         "access_control_systems", "cameras", "connectors",
+                                         "internal_beta"};
+
+bool provider_category_known(const char *category)
+{
+    for (size_t i = 0; i < sizeof CATEGORIES / sizeof *CATEGORIES; i++)
+        if (strcmp(category, CATEGORIES[i]) == 0)
+            return true;
+    return false;
+}
+
+bool provider_in_category(const provider *p, const char *category)
+{
+    if (p->live)
+        return false;
+    if (strcmp(category, "stable") == 0)
+        return true;
+    if (strcmp(category, "consumer_smartlocks") == 0)
+        return p->category == DEVICE_LOCK;
+    if (strcmp(category, "thermostats") == 0)
+        return p->category == DEVICE_THERMOSTAT;
+    return false;
+}

@@ -323,6 +323,7 @@ typedef struct store_user_identity_filter {
     const str_list *ids; /* NULL: any */
     const char *search;  /* in key, email, phone or name; NULL: any */
     int64_t created_before;
+    bool none;           /* match nothing (a filter on what latchkey lacks) */
 } store_user_identity_filter;
 
 err store_user_identity_list(store *s, arena *a, const char *workspace_id,

@@ -89,6 +89,8 @@ err store_user_identity_list(store *s, arena *a, const char *workspace_id,
     db_select(&b, a, &IDENTITIES);
     query_eq(&b, "ui.workspace_id", workspace_id);
     query_in(&b, "ui.user_identity_id", f->ids);
+    if (f->none)
+        sql_builder_append(&b, " AND FALSE");
     if (f->search)
         dialect_search(&b, s->db, SEARCHED, DB_COUNT(SEARCHED), NULL, f->search);
     query_before(&b, "ui.created_at", f->created_before);

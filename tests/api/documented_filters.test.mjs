@@ -184,4 +184,50 @@ describe('documented filters', () => {
       assert.deepEqual(await seam.connectedAccounts.list({ space_id: 'x' }), [])
     })
   })
+
+  describe('connect webview providers', () => {
+    it('provider_category narrows and excluded_providers removes', async () => {
+      const thermostats = await seam.connectWebviews.create({ provider_category: 'thermostats' })
+      assert.deepEqual(thermostats.accepted_providers, ['ecobee'])
+      const locks = await seam.connectWebviews.create({
+        provider_category: 'consumer_smartlocks',
+        excluded_providers: ['nuki', 'yale'],
+      })
+      assert.deepEqual(locks.accepted_providers, ['august', 'schlage'])
+      const both = await seam.connectWebviews.create({
+        accepted_providers: ['august', 'ecobee', 'zigbee2mqtt'],
+        excluded_providers: ['august'],
+      })
+      assert.deepEqual(both.accepted_providers, ['ecobee', 'zigbee2mqtt'])
+      for (const body of [
+        { provider_category: 'cameras' },
+        { accepted_providers: ['august'], excluded_providers: ['august'] },
+      ]) {
+        const res = await call(srv, '/connect_webviews/create', { token: SEED.apiKey1, body })
+        assert.equal(res.status, 400, JSON.stringify(body))
+      }
+      assertInvalidInput(
+        await call(srv, '/connect_webviews/create', { token: SEED.apiKey1, body: { excluded_providers: ['acme'] } }),
+        'excluded_providers',
+      )
+    })
+  })
+
+  describe('user identities and access systems latchkey does not have', () => {
+    it('acs_system_ids names a system that does not exist; credential_manager_acs_system_id matches nothing', async () => {
+      const res = await call(srv, '/user_identities/create', {
+        token: SEED.apiKey1,
+        body: { user_identity_key: 'with_acs', acs_system_ids: ['00000000-0000-4000-8000-000000000001'] },
+      })
+      assert.equal(res.status, 404)
+      assert.equal(res.body.error.type, 'acs_system_not_found')
+      const ok = await seam.userIdentities.create({ user_identity_key: 'without_acs', acs_system_ids: [] })
+      assert.equal(ok.user_identity_key, 'without_acs')
+      assert.ok((await seam.userIdentities.list()).length > 0)
+      assert.deepEqual(
+        await seam.userIdentities.list({ credential_manager_acs_system_id: '00000000-0000-4000-8000-000000000001' }),
+        [],
+      )
+    })
+  })
 })

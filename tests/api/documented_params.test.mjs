@@ -69,9 +69,7 @@ const STILL_REFUSED = {
   '/client_sessions/create': ['customer_id'],
   '/devices/update': ['backup_access_code_pool_enabled', 'is_managed', 'properties'],
   '/connected_accounts/update': ['accepted_capabilities', 'automatically_manage_new_devices'],
-  '/connect_webviews/create': ['accepted_capabilities', 'excluded_providers', 'provider_category'],
-  '/user_identities/create': ['acs_system_ids'],
-  '/user_identities/list': ['credential_manager_acs_system_id'],
+  '/connect_webviews/create': ['accepted_capabilities'],
 }
 
 const unrecognized = (res) =>
