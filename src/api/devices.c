@@ -181,6 +181,26 @@ err devices_update(api_call *c)
         ch.name = ""; /* back to the provider's name */
     else
         param_str(c->p, "name", &ch.name);
+    /* properties.name: the same, the way the OpenAPI also documents it. */
+    json_t *properties = NULL;
+    if (param_object(c->p, "properties", &properties)) {
+        json_t *name = json_object_get(properties, "name");
+        const char *key;
+        json_t *v;
+        json_object_foreach(properties, key, v) {
+            if (strcmp(key, "name") != 0)
+                param_reject(c->p, "properties", arena_sprintf(c->a, "Unrecognized key '%s'", key));
+        }
+        if (ch.name && name)
+            param_reject(c->p, "properties", "Give the name once: name or properties.name");
+        else if (json_is_null(name))
+            ch.name = "";
+        else if (json_is_string(name) && json_string_length(name) <= PARAM_MAX_TEXT)
+            ch.name = arena_strdup(c->a, json_string_value(name));
+        else if (name)
+            param_reject(c->p, "properties", "properties.name: expected a string of at most 255 characters, or null");
+        json_decref(properties);
+    }
     metadata_read(c, "custom_metadata", true, &metadata);
     err e = params_check(c->p);
     if (!err_failed(e)) {

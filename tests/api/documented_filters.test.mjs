@@ -230,4 +230,26 @@ describe('documented filters', () => {
       )
     })
   })
+
+  describe('devices/update properties.name', () => {
+    it('names the device as name does; null gives the provider name back', async () => {
+      await seam.devices.update({ device_id: 'august_device_2', properties: { name: 'Side door' } })
+      let d = await seam.devices.get({ device_id: 'august_device_2' })
+      assert.equal(d.display_name, 'Side door')
+      await seam.devices.update({ device_id: 'august_device_2', properties: { name: null } })
+      d = await seam.devices.get({ device_id: 'august_device_2' })
+      assert.notEqual(d.display_name, 'Side door')
+      for (const properties of [{ name: 5 }, { color: 'red' }]) {
+        assertInvalidInput(
+          await call(srv, '/devices/update', { token: SEED.apiKey1, body: { device_id: 'august_device_2', properties } }),
+          'properties',
+        )
+      }
+      const out = await call(srv, '/devices/update', {
+        token: SEED.apiKey2,
+        body: { device_id: 'august_device_2', properties: { name: 'x' } },
+      })
+      assert.equal(out.status, 404, 'another workspace cannot rename it')
+    })
+  })
 })
