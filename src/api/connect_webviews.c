@@ -115,7 +115,9 @@ err connect_webviews_create(api_call *c)
     read_url(c, "custom_redirect_url", &cw.custom_redirect_url);
     read_url(c, "custom_redirect_failure_url", &cw.custom_redirect_failure_url);
     json_t *metadata = NULL;
-    metadata_read(c, "custom_metadata", false, &metadata);
+    /* null values are allowed (Seam Components send the session's missing
+     * user_identifier_key as null): such a key is not set. */
+    metadata_read(c, "custom_metadata", true, &metadata);
     if (metadata)
         cw.custom_metadata = metadata_merge(c->a, NULL, metadata);
     json_decref(metadata);

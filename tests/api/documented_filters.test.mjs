@@ -252,4 +252,16 @@ describe('documented filters', () => {
       assert.equal(out.status, 404, 'another workspace cannot rename it')
     })
   })
+
+  describe('custom_metadata with null values on connect_webviews/create', () => {
+    it('is accepted, as Seam Components send it; a null key is not set', async () => {
+      const wv = await seam.connectWebviews.create({
+        accepted_providers: ['august'],
+        custom_metadata: { client_session_id: null, user_identifier_key: null, app: 'x' },
+      })
+      assert.deepEqual(wv.custom_metadata, { app: 'x' })
+      const got = await seam.connectWebviews.get({ connect_webview_id: wv.connect_webview_id })
+      assert.deepEqual(got.custom_metadata, { app: 'x' })
+    })
+  })
 })
