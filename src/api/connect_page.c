@@ -41,15 +41,7 @@ static void render_result(page *pg, int status, const char *heading, const char 
 
 static bool accepts(const store_connect_webview *cw, const char *name)
 {
-    size_t n = strlen(name);
-    for (const char *p = cw->accepted_providers; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == n && strncmp(p, name, n) == 0)
-            return true;
-        p += len + (comma != NULL);
-    }
-    return false;
+    return comma_list_has(cw->accepted_providers, name);
 }
 
 /* The accepted providers, in the catalogue's order. */

@@ -3,6 +3,7 @@
  * (API key). The webview's page is api/connect_page.c. */
 #include <string.h>
 
+#include "api/capabilities.h"
 #include "api/connect_webviews.h"
 #include "api/listing.h"
 #include "api/metadata.h"
@@ -57,7 +58,7 @@ static void check_known(api_call *c, const char *key, const str_list *names)
  * Assistant, makes latchkey connect to an address the webview's user
  * types, so it is offered only when the app names it), within
  * provider_category when given, less excluded_providers. */
-static const char *read_providers(api_call *c)
+static const char *read_providers(api_call *c, const char *capabilities)
 {
     str_list accepted, excluded;
     bool listed = param_str_list(c->p, "accepted_providers", &accepted);
@@ -80,12 +81,16 @@ static const char *read_providers(api_call *c)
         bool offered = listed ? named(&accepted, p->name) : !p->live;
         if (offered && category)
             offered = provider_in_category(p, category);
+        if (offered)
+            offered = capabilities_hold(capabilities, capability_of(p));
         if (offered && !named(excluding ? &excluded : NULL, p->name))
             list = arena_sprintf(c->a, "%s%s%s", list, *list ? "," : "", p->name);
     }
-    if (!*list && (listed || category || excluding))
-        param_reject(c->p, listed ? "accepted_providers" : category ? "provider_category"
-                                                                    : "excluded_providers",
+    if (!*list)
+        param_reject(c->p, listed     ? "accepted_providers"
+                           : category ? "provider_category"
+                           : excluding ? "excluded_providers"
+                                       : "accepted_capabilities",
                      "No provider is left to offer");
     return list;
 }
@@ -111,7 +116,8 @@ err connect_webviews_create(api_call *c)
 {
     store_connect_webview cw = {.status = "pending", .device_selection_mode = "none",
                                 .created_at = c->now, .workspace_id = c->auth->workspace_id};
-    cw.accepted_providers = read_providers(c);
+    cw.accepted_capabilities = capabilities_read(c, "accepted_capabilities");
+    cw.accepted_providers = read_providers(c, cw.accepted_capabilities);
     read_url(c, "custom_redirect_url", &cw.custom_redirect_url);
     read_url(c, "custom_redirect_failure_url", &cw.custom_redirect_failure_url);
     json_t *metadata = NULL;

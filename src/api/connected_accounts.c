@@ -1,6 +1,7 @@
 /* connected_accounts/get (scoped), list, update and delete (API key).
  * Deleting an account removes its devices and takes it out of every
  * client session. */
+#include "api/capabilities.h"
 #include "api/listing.h"
 #include "api/metadata.h"
 #include "api/render.h"
@@ -60,7 +61,7 @@ err connected_accounts_list(api_call *c)
 
 typedef struct account_change {
     store_scope scope;
-    const char *id, *display_name, *customer_key;
+    const char *id, *display_name, *customer_key, *capabilities;
 } account_change;
 
 static err read_account_metadata(api_call *c, store *s, void *obj, const char **stored)
@@ -76,7 +77,8 @@ static err read_account_metadata(api_call *c, store *s, void *obj, const char **
 static err write_account(api_call *c, store *s, void *obj, const char *merged)
 {
     account_change *ch = obj;
-    err e = store_connected_account_update(s, &ch->scope, ch->id, ch->display_name, merged);
+    err e = store_connected_account_update(s, &ch->scope, ch->id, ch->display_name, merged,
+                                           ch->capabilities);
     if (!err_failed(e) && ch->customer_key &&
         store_not_found(e = store_connected_account_set_customer(s, ch->id, ch->customer_key))) {
         /* In scope (the update found it): it has a customer already. */
@@ -93,6 +95,11 @@ err connected_accounts_update(api_call *c)
     json_t *metadata = NULL;
     param_nonempty_str(c->p, "display_name", &ch.display_name);
     param_nonempty_str(c->p, "customer_key", &ch.customer_key);
+    ch.capabilities = capabilities_read(c, "accepted_capabilities");
+    bool manage;
+    if (param_bool(c->p, "automatically_manage_new_devices", &manage) && !manage)
+        param_reject(c->p, "automatically_manage_new_devices",
+                     "latchkey manages every device it connects: only true is supported");
     metadata_read(c, "custom_metadata", true, &metadata);
     err e = params_check(c->p);
     if (!err_failed(e)) {

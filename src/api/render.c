@@ -6,6 +6,7 @@
 #include <string.h>
 
 
+#include "api/capabilities.h"
 #include "core/device_types.h"
 #include "core/timeutil.h"
 
@@ -188,7 +189,7 @@ json_t *render_connected_account(const store_connected_account *ca, const provid
     if (ca->customer_key)
         json_object_set_new(o, "customer_key", json_string(ca->customer_key));
     json_object_set_new(o, "accepted_capabilities",
-                        json_pack("[s]", p && p->category == DEVICE_THERMOSTAT ? "thermostat" : "lock"));
+                        capabilities_render(ca->accepted_capabilities, ca->provider));
     return o;
 }
 
@@ -210,7 +211,8 @@ json_t *render_connect_webview(const store_connect_webview *cw, const char *url)
     json_object_set_new(o, "url", json_string(url));
     json_object_set_new(o, "device_selection_mode", json_string(cw->device_selection_mode));
     json_object_set_new(o, "accepted_providers", providers);
-    json_object_set_new(o, "accepted_capabilities", json_pack("[ss]", "lock", "thermostat"));
+    json_object_set_new(o, "accepted_capabilities",
+                        capabilities_render(cw->accepted_capabilities, cw->accepted_providers));
     json_object_set_new(o, "accepted_devices", json_array());
     json_object_set_new(o, "any_device_allowed", json_true());
     json_object_set_new(o, "any_provider_allowed", json_false());

@@ -45,6 +45,7 @@ err accounts_connect(store *s, arena *a, account_connection *cn)
                                   .provider_login = cn->account->login,
                                   .settings_sealed = cn->settings_sealed,
                                   .customer_key = cw->customer_key,
+                                  .accepted_capabilities = cw->accepted_capabilities,
                                   .created_at = cn->now};
     bool account_created = false;
     err e = store_connected_account_connect(s, a, &ca, &account_created);

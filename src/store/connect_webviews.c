@@ -20,6 +20,7 @@ static const db_column WEBVIEW_COLUMNS[] = {
     DB_COLUMN(store_connect_webview, authorized_at, DB_INT0),
     DB_COLUMN(store_connect_webview, created_at, DB_INT),
     DB_COLUMN(store_connect_webview, customer_key, DB_TEXT),
+    DB_COLUMN(store_connect_webview, accepted_capabilities, DB_TEXT),
 };
 
 static const db_table WEBVIEWS = {

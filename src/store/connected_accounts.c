@@ -16,6 +16,7 @@ static const db_column ACCOUNT_COLUMNS[] = {
     DB_COLUMN(store_connected_account, error_message, DB_TEXT),
     DB_COLUMN(store_connected_account, error_at, DB_INT0),
     DB_COLUMN(store_connected_account, customer_key, DB_TEXT),
+    DB_COLUMN(store_connected_account, accepted_capabilities, DB_TEXT),
 };
 
 static const db_table ACCOUNTS = {
@@ -85,16 +86,18 @@ err store_connected_account_list(store *s, arena *a, const store_scope *scope,
 }
 
 err store_connected_account_update(store *s, const store_scope *scope, const char *id,
-                                   const char *display_name, const char *custom_metadata)
+                                   const char *display_name, const char *custom_metadata,
+                                   const char *accepted_capabilities)
 {
     arena a;
     arena_init(&a);
     sql_builder b;
     sql_builder_init(&b, &a);
     sql_builder_append(&b, "UPDATE connected_accounts SET display_name = COALESCE(?, display_name),"
-                           " custom_metadata = COALESCE(?, custom_metadata)"
+                           " custom_metadata = COALESCE(?, custom_metadata),"
+                           " accepted_capabilities = COALESCE(?, accepted_capabilities)"
                            " WHERE connected_account_id = ?");
-    sql_builder_bindf(&b, "sss", display_name, custom_metadata, id);
+    sql_builder_bindf(&b, "ssss", display_name, custom_metadata, accepted_capabilities, id);
     scope_append_write(&b, scope, &ACCOUNTS, "connected_account_id", SCOPE_BY_ACCOUNT);
     err e = db_change(s->db, &b, &ACCOUNTS);
     arena_free(&a);

@@ -210,6 +210,7 @@ typedef struct store_connected_account {
     const char *error_message;
     int64_t error_at;
     const char *customer_key;    /* the customer it belongs to, or NULL */
+    const char *accepted_capabilities; /* comma-separated, or NULL: its provider's */
 } store_connected_account;
 
 err store_connected_account_create(store *s, const store_connected_account *ca);
@@ -248,9 +249,11 @@ typedef struct store_list_filter {
 err store_connected_account_list(store *s, arena *a, const store_scope *scope,
                                  const store_list_filter *f, const store_page *page,
                                  store_connected_account **out, size_t *count);
-/* Sets display_name and/or custom_metadata (NULL: leave as is). */
+/* Sets display_name, custom_metadata and/or accepted_capabilities (NULL:
+ * leave as is). */
 err store_connected_account_update(store *s, const store_scope *scope, const char *id,
-                                   const char *display_name, const char *custom_metadata);
+                                   const char *display_name, const char *custom_metadata,
+                                   const char *accepted_capabilities);
 /* Deletes the account and records ev (when not NULL), in one transaction;
  * its devices and every session's grant of it go too. */
 err store_connected_account_delete(store *s, const store_scope *scope, const char *id,
@@ -277,6 +280,7 @@ typedef struct store_connect_webview {
     int64_t authorized_at;            /* 0 when not */
     int64_t created_at;
     const char *customer_key;         /* the customer its account is for, or NULL */
+    const char *accepted_capabilities; /* comma-separated, or NULL: its providers' */
 } store_connect_webview;
 
 err store_connect_webview_create(store *s, const store_connect_webview *cw);

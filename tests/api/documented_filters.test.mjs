@@ -264,4 +264,41 @@ describe('documented filters', () => {
       assert.deepEqual(got.custom_metadata, { app: 'x' })
     })
   })
+
+  describe('accepted_capabilities', () => {
+    it('restricts a webview to the providers of those devices; the account keeps them', async () => {
+      const t = await seam.connectWebviews.create({ accepted_capabilities: ['thermostat'] })
+      assert.deepEqual(t.accepted_providers, ['ecobee'])
+      assert.deepEqual(t.accepted_capabilities, ['thermostat'])
+      const plain = await seam.connectWebviews.create({ accepted_providers: ['august'] })
+      assert.deepEqual(plain.accepted_capabilities, ['lock'], 'by default those of its providers')
+      const res = await call(srv, '/connect_webviews/create', {
+        token: SEED.apiKey1,
+        body: { accepted_providers: ['august'], accepted_capabilities: ['thermostat'] },
+      })
+      assert.equal(res.status, 400, 'no provider left')
+      assertInvalidInput(
+        await call(srv, '/connect_webviews/create', { token: SEED.apiKey1, body: { accepted_capabilities: ['teleport'] } }),
+        'accepted_capabilities',
+      )
+      const { connected_account_id: id } = await connectAccount(srv, SEED.apiKey1, {
+        provider: 'nuki',
+        username: LOGINS.john,
+        create: { accepted_capabilities: ['lock', 'noise_sensor'] },
+      })
+      let account = await seam.connectedAccounts.get({ connected_account_id: id })
+      assert.deepEqual(account.accepted_capabilities, ['lock', 'noise_sensor'])
+      await seam.connectedAccounts.update({ connected_account_id: id, accepted_capabilities: ['lock'] })
+      account = await seam.connectedAccounts.get({ connected_account_id: id })
+      assert.deepEqual(account.accepted_capabilities, ['lock'])
+      await seam.connectedAccounts.update({ connected_account_id: id, automatically_manage_new_devices: true })
+      assertInvalidInput(
+        await call(srv, '/connected_accounts/update', {
+          token: SEED.apiKey1,
+          body: { connected_account_id: id, automatically_manage_new_devices: false },
+        }),
+        'automatically_manage_new_devices',
+      )
+    })
+  })
 })

@@ -68,8 +68,6 @@ function documented(path) {
 const STILL_REFUSED = {
   '/client_sessions/create': ['customer_id'],
   '/devices/update': ['backup_access_code_pool_enabled', 'is_managed'],
-  '/connected_accounts/update': ['accepted_capabilities', 'automatically_manage_new_devices'],
-  '/connect_webviews/create': ['accepted_capabilities'],
 }
 
 const unrecognized = (res) =>

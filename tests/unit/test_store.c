@@ -796,12 +796,12 @@ static void connected_account_update_delete(void **state)
     authorize(f, f->ws, wv, acc);
     const char *s = make_session(f, f->ws, "u", LIST(acc), NO_IDS);
     store_connected_account ca;
-    OK(store_connected_account_update(f->s, &f->all, acc, "Front desk", NULL));
-    OK(store_connected_account_update(f->s, &f->all, acc, NULL, "{\"k\":\"v\"}"));
+    OK(store_connected_account_update(f->s, &f->all, acc, "Front desk", NULL, NULL));
+    OK(store_connected_account_update(f->s, &f->all, acc, NULL, "{\"k\":\"v\"}", NULL));
     OK(store_connected_account_get(f->s, &f->a, &f->all, acc, NULL, false, &ca));
     assert_string_equal(ca.display_name, "Front desk");
     assert_string_equal(ca.custom_metadata, "{\"k\":\"v\"}");
-    NOT_FOUND(store_connected_account_update(f->s, &f->all, new_id(f), "x", NULL),
+    NOT_FOUND(store_connected_account_update(f->s, &f->all, new_id(f), "x", NULL, NULL),
               "connected_account_not_found");
     /* the account, its devices and grants go; the webview forgets it; one event */
     store_event ev = {.workspace_id = f->ws, .event_type = "connected_account.deleted",
@@ -1377,7 +1377,7 @@ static void scope_writes(void **state)
         NOT_FOUND(store_device_update(f->s, sc, w.dev_c, "hacked", "{}"), "device_not_found");
         NOT_FOUND(store_device_set_locked(f->s, sc, w.dev_c, false), "device_not_found");
         NOT_FOUND(store_device_delete(f->s, sc, w.dev_c, &ev), "device_not_found");
-        NOT_FOUND(store_connected_account_update(f->s, sc, w.acc_c, "hacked", "{}"),
+        NOT_FOUND(store_connected_account_update(f->s, sc, w.acc_c, "hacked", "{}", NULL),
                   "connected_account_not_found");
         NOT_FOUND(store_connected_account_delete(f->s, sc, w.acc_c, NULL),
                   "connected_account_not_found");
@@ -1397,7 +1397,7 @@ static void scope_writes(void **state)
     OK(store_device_set_locked(f->s, &mine, w.dev_b, false));
     d = get_device(f, w.dev_b);
     assert_true(strcmp(d.nickname, "Mine") == 0 && d.locked == 0);
-    OK(store_connected_account_update(f->s, &mine, w.acc_b, "Via webview", NULL));
+    OK(store_connected_account_update(f->s, &mine, w.acc_b, "Via webview", NULL, NULL));
     OK(store_device_delete(f->s, &mine, w.dev_a, NULL));
     OK(store_connect_webview_delete(f->s, &mine, w.wv_b));
 }
