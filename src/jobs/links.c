@@ -86,7 +86,8 @@ static command *take_answered(links *l, const char *account_id, const live_state
         command *c = *p;
         bool ends = strcmp(c->aa.connected_account_id, account_id) == 0 &&
                     strcmp(c->device_key, st->key) == 0 &&
-                    (st->jammed || st->locked == (int)c->lock || st->online == 0);
+                    (st->jammed || st->locked == (int)c->lock || st->online == 0 ||
+                     (st->refused && st->refused_lock == c->lock));
         if (ends) {
             *p = c->next;
             c->next = answered;
@@ -104,7 +105,9 @@ static void finish_all(links *l, command *list, links_outcome ok, const live_sta
         command *c = list;
         list = c->next;
         links_outcome out = ok;
-        if (st && st->jammed)
+        if (st && st->refused)
+            out = (links_outcome){"error", "device_command_refused", st->refused};
+        else if (st && st->jammed)
             out = (links_outcome){"error", "device_jammed",
                                   "The lock reported that it could not finish moving (jammed)."};
         else if (st && st->online == 0)
@@ -220,7 +223,7 @@ static void on_state(void *ctx, const live_state *st)
     pthread_mutex_lock(&l->mu);
     command *answered = take_answered(l, h->account_id, st);
     pthread_mutex_unlock(&l->mu);
-    bool success = answered && !st->jammed && st->online != 0;
+    bool success = answered && !st->jammed && st->online != 0 && !st->refused;
     report r = {h, st, success};
     log_failure("state report of account", h->account_id,
                 store_transaction(l->store, write_state, &r));

@@ -638,8 +638,13 @@ static void on_result(live_session *s, json_t *m)
                 l->expect = -1;
             json_t *err = json_object_get(m, "error");
             const char *message = json_string_value(json_object_get(err, "message"));
-            fprintf(stderr, "latchkey: home_assistant: %s: %s failed: %.200s\n", c->entity_id,
-                    c->lock ? "lock" : "unlock", message ? message : "(no message)");
+            /* The attempt fails now, with Home Assistant's words. */
+            char why[300];
+            snprintf(why, sizeof why, "Home Assistant refused to %s it: %.200s",
+                     c->lock ? "lock" : "unlock", message ? message : "no reason given");
+            live_state st = {.key = c->entity_id, .locked = -1, .online = -1,
+                             .battery_level = -1, .refused = why, .refused_lock = c->lock};
+            live_link_state(&s->link, &st);
         }
         free(c->entity_id);
         free(c);

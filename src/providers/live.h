@@ -34,6 +34,9 @@ typedef struct live_state {
     const char *method;    /* how it was operated at the door: "manual",
                               "keycode", "automatic", "unknown"; NULL when the
                               report is not an operation */
+    const char *refused;   /* the system refused a command to lock (refused_lock)
+                              or unlock the device, and says why; NULL: not */
+    bool refused_lock;
 } live_state;
 
 /* Why a session is down, in the API's terms. */

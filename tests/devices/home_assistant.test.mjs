@@ -132,13 +132,19 @@ describe('home_assistant: commands and what happens at the door', () => {
     )
   })
 
-  it('a command the lock ignores fails after the timeout; a jam fails', async () => {
+  it('a command the lock ignores fails after the timeout; a jam or a refusal fails', async () => {
     const entity = 'lock.front_door'
     try {
       await sim.control.ha(entity, 'mode', { mode: 'ignore' })
       await failsWith(seamA().locks.unlockDoor({ device_id: deviceByEntity[entity] }), 'device_timeout')
       await sim.control.ha(entity, 'mode', { mode: 'jam' })
       await failsWith(seamA().locks.unlockDoor({ device_id: deviceByEntity[entity] }), 'device_jammed')
+      await sim.control.ha(entity, 'mode', { mode: 'refuse' })
+      await assert.rejects(seamA().locks.lockDoor({ device_id: deviceByEntity[entity] }), (err) => {
+        assert.equal(err.code, 'device_command_refused')
+        assert.match(err.message, /Home Assistant refused to lock it: .*motor fault/)
+        return true
+      })
     } finally {
       await sim.control.ha(entity, 'mode', { mode: 'normal' })
     }

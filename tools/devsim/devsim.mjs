@@ -740,6 +740,8 @@ const HA_SERVICES = {
 }
 
 class ServiceNotFound extends Error {}
+/** A service call the integration refused (HA's HomeAssistantError). */
+class ServiceRefused extends Error {}
 
 /**
  * Calls domain.service on the entities named; resolves the states it changed
@@ -775,6 +777,10 @@ function haCallService(domain, service, ids, context) {
       entry.result = 'ignored'
       log(`ha ${id}: ${service} ignored (mode ignore)`)
       continue
+    }
+    if (ent.mode === 'refuse') {
+      entry.result = 'refused'
+      throw new ServiceRefused(`Failed to ${service} ${ent.name}: the lock reported a motor fault`)
     }
     const jam = ent.mode === 'jam'
     ent.transient = service === 'lock' ? 'locking' : 'unlocking'
@@ -921,6 +927,7 @@ async function haRest(req, res) {
       return sendJson(res, 200, changed)
     } catch (err) {
       if (err instanceof ServiceNotFound) return sendText(res, 400, '400: Bad Request')
+      if (err instanceof ServiceRefused) return sendText(res, 500, `500: Internal Server Error (${err.message})`)
       throw err
     }
   }
@@ -1040,6 +1047,10 @@ function haWsCommand(conn, msg, result, error) {
           error(id, 'not_found', err.message)
           return
         }
+        if (err instanceof ServiceRefused) {
+          error(id, 'home_assistant_error', err.message)
+          return
+        }
         throw err
       }
       log(`ha ws: ${msg.domain}.${msg.service} ${JSON.stringify(msg.target ?? msg.service_data ?? {})}`)
@@ -1078,7 +1089,8 @@ function needBoolean(body, key) {
 }
 
 function needMode(body) {
-  if (!['normal', 'ignore', 'jam'].includes(body.mode)) throw new HttpError(400, '"mode": "normal", "ignore" or "jam"')
+  if (!['normal', 'ignore', 'jam', 'refuse'].includes(body.mode))
+    throw new HttpError(400, '"mode": "normal", "ignore", "jam" or "refuse"')
   return body.mode
 }
 
