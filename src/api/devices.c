@@ -151,6 +151,43 @@ err list_devices(api_call *c, const char *key, const str_list *types_within)
 
 err devices_list(api_call *c) { return list_devices(c, "devices", NULL); }
 
+err find_device_of(api_call *c, device_category category, const char *device_id,
+                   const char *name, store_device *d)
+{
+    store_scope scope = api_scope(c, NULL);
+    err e = store_device_get(c->srv->store, c->a, &scope, device_id, name, false, d);
+    if (!err_failed(e) && device_type_category(d->device_type) != category)
+        /* the store's answer for a device out of scope */
+        e = err_make(ERR_NOT_FOUND, "device_not_found", "Device not found.");
+    return e;
+}
+
+err get_device_of(api_call *c, device_category category, const char *key)
+{
+    const char *device_id, *name;
+    param_either(c->p, "device_id", &device_id, "name", &name);
+    err e = params_check(c->p);
+    store_device d;
+    if (err_failed(e) || err_failed(e = find_device_of(c, category, device_id, name, &d)))
+        return e;
+    c->out = json_pack("{s:o}", key, render_device(&d));
+    return ERR_NONE;
+}
+
+err list_devices_of(api_call *c, device_category category, const char *key)
+{
+    size_t n = device_types_count();
+    const char **types = arena_alloc(c->a, n * sizeof *types);
+    str_list within = {types, 0};
+    for (size_t i = 0; i < n; i++)
+        if (device_type_category(device_type_at(i)) == category)
+            types[within.count++] = device_type_at(i);
+    err e = list_devices(c, key, &within);
+    if (!err_failed(e))
+        json_object_set(c->out, "devices", json_object_get(c->out, key));
+    return e;
+}
+
 typedef struct device_change {
     store_scope scope;
     const char *id, *name;

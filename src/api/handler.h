@@ -51,6 +51,8 @@ err devices_delete(api_call *c);
 err devices_list_device_providers(api_call *c);
 err locks_get(api_call *c);
 err locks_list(api_call *c);
+err thermostats_get(api_call *c);
+err thermostats_list(api_call *c);
 err locks_lock_door(api_call *c);
 err locks_unlock_door(api_call *c);
 err action_attempts_get(api_call *c);

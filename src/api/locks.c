@@ -10,42 +10,15 @@
 
 enum { SYNC_TIMEOUT_MS = 30000 };
 
-/* A device in scope that is a lock, or 404. */
-static err find_lock(api_call *c, const char *device_id, const char *name, store_device *d)
-{
-    store_scope scope = api_scope(c, NULL);
-    err e = store_device_get(c->srv->store, c->a, &scope, device_id, name, false, d);
-    if (!err_failed(e) && device_type_category(d->device_type) != DEVICE_LOCK)
-        /* the store's answer for a device out of scope */
-        e = err_make(ERR_NOT_FOUND, "device_not_found", "Device not found.");
-    return e;
-}
-
 err locks_get(api_call *c)
 {
-    const char *device_id, *name;
-    param_either(c->p, "device_id", &device_id, "name", &name);
-    err e = params_check(c->p);
-    store_device d;
-    if (err_failed(e) || err_failed(e = find_lock(c, device_id, name, &d)))
-        return e;
-    c->out = json_pack("{s:o,s:o}", "lock", render_device(&d), "device", render_device(&d));
-    return ERR_NONE;
-}
-
-err locks_list(api_call *c)
-{
-    size_t n = device_types_count();
-    const char **types = arena_alloc(c->a, n * sizeof *types);
-    str_list locks = {types, 0};
-    for (size_t i = 0; i < n; i++)
-        if (device_type_category(device_type_at(i)) == DEVICE_LOCK)
-            types[locks.count++] = device_type_at(i);
-    err e = list_devices(c, "locks", &locks);
-    if (!err_failed(e))
-        json_object_set(c->out, "devices", json_object_get(c->out, "locks"));
+    err e = get_device_of(c, DEVICE_LOCK, "lock");
+    if (!err_failed(e)) /* locks/get answers with "device" as well */
+        json_object_set(c->out, "device", json_object_get(c->out, "lock"));
     return e;
 }
+
+err locks_list(api_call *c) { return list_devices_of(c, DEVICE_LOCK, "locks"); }
 
 static err act(api_call *c, bool lock)
 {
@@ -54,7 +27,7 @@ static err act(api_call *c, bool lock)
     param_bool(c->p, "sync", &sync);
     err e = params_check(c->p);
     store_device d;
-    if (err_failed(e) || err_failed(e = find_lock(c, device_id, NULL, &d)))
+    if (err_failed(e) || err_failed(e = find_device_of(c, DEVICE_LOCK, device_id, NULL, &d)))
         return e;
     if (!(lock ? d.can_remotely_lock : d.can_remotely_unlock))
         return err_make(ERR_BAD_REQUEST, "action_not_supported",

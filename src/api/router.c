@@ -28,6 +28,8 @@ static const route ROUTES[] = {
     {"/locks/list", GET_POST, AK | CST, locks_list, .reads = true},
     {"/locks/lock_door", METHOD_POST, AK | CST, locks_lock_door},
     {"/locks/unlock_door", METHOD_POST, AK | CST, locks_unlock_door},
+    {"/thermostats/get", GET_POST, AK | CST, thermostats_get, .reads = true},
+    {"/thermostats/list", GET_POST, AK | CST, thermostats_list, .reads = true},
     {"/action_attempts/get", GET_POST, AK | CST, action_attempts_get, .reads = true},
     {"/action_attempts/list", GET_POST, AK, action_attempts_list, .reads = true},
     {"/events/get", GET_POST, AK | CST, events_get, .reads = true},

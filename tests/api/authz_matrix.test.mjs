@@ -168,6 +168,19 @@ const MATRIX = {
     params: () => ({}),
     sees: () => [JOHN_DEVICES[0], JOHN_DEVICES[1], F.john.d1],
   },
+  '/thermostats/get': {
+    creds: 'AK CST',
+    reach: 'john',
+    params: () => ({ device_id: JOHN_DEVICES[2] }),
+    notFound: 'device_not_found',
+    sees: () => [JOHN_DEVICES[2]],
+  },
+  '/thermostats/list': {
+    creds: 'AK CST',
+    reach: 'list',
+    params: () => ({}),
+    sees: () => [JOHN_DEVICES[2]],
+  },
   '/locks/lock_door': {
     creds: 'AK CST',
     reach: 'john',
