@@ -2,13 +2,10 @@
  * the lock types, and actions on them as asynchronous action attempts. */
 #include <string.h>
 
+#include "api/actions.h"
 #include "api/devices.h"
 #include "api/render.h"
 #include "core/device_types.h"
-#include "core/ids.h"
-#include "jobs/action_worker.h"
-
-enum { SYNC_TIMEOUT_MS = 30000 };
 
 err locks_get(api_call *c)
 {
@@ -33,26 +30,7 @@ static err act(api_call *c, bool lock)
         return err_make(ERR_BAD_REQUEST, "action_not_supported",
                         lock ? "This lock cannot be locked remotely."
                              : "This lock cannot be unlocked remotely.");
-    char *id = arena_alloc(c->a, UUID_STR_LEN);
-    uuid_v4(id);
-    store_action_attempt aa = {
-        .action_attempt_id = id,
-        .workspace_id = d.workspace_id,
-        .device_id = d.device_id,
-        .connected_account_id = d.connected_account_id,
-        .action_type = lock ? "LOCK_DOOR" : "UNLOCK_DOOR",
-        .status = "pending",
-        .created_at = c->now,
-        .due_at = c->now + c->srv->action_delay_ms,
-    };
-    if (err_failed(e = store_action_attempt_create(c->srv->store, &aa)))
-        return e;
-    action_worker_wake(c->srv->actions);
-    if (sync) /* answered when the attempt is done (api_wait_answer) */
-        c->wait = (api_wait){aa.action_attempt_id, aa.workspace_id, c->now + SYNC_TIMEOUT_MS};
-    else
-        c->out = json_pack("{s:o}", "action_attempt", render_action_attempt(&aa));
-    return ERR_NONE;
+    return action_start(c, &d, lock ? "LOCK_DOOR" : "UNLOCK_DOOR", NULL, sync);
 }
 
 err locks_lock_door(api_call *c) { return act(c, true); }

@@ -408,6 +408,31 @@ bool param_int(params *p, const char *key, int64_t min, int64_t max, int64_t *ou
     return true;
 }
 
+bool param_number(params *p, const char *key, double min, double max, double *out)
+{
+    json_t *jv;
+    const char *qv;
+    if (!scalar(p, key, &jv, &qv))
+        return false;
+    double v;
+    char *end = NULL;
+    if (jv && json_is_number(jv)) {
+        v = json_number_value(jv);
+    } else if (jv) {
+        reject_type(p, key, "number", jv);
+        return false;
+    } else if (!*qv || (v = strtod(qv, &end), *end)) {
+        param_reject(p, key, "Expected number");
+        return false;
+    }
+    if (!(v >= min && v <= max)) {
+        param_reject(p, key, arena_sprintf(p->a, "Must be between %g and %g", min, max));
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
 bool param_object(params *p, const char *key, json_t **out)
 {
     mark_used(p, key);

@@ -37,6 +37,8 @@ bool param_nonempty_str(params *p, const char *key, const char **out);
 bool param_str_list(params *p, const char *key, str_list *out);
 bool param_bool(params *p, const char *key, bool *out);
 bool param_int(params *p, const char *key, int64_t min, int64_t max, int64_t *out);
+/* A number between min and max (query: a decimal). */
+bool param_number(params *p, const char *key, double min, double max, double *out);
 /* An ISO 8601 date-time, as milliseconds since the epoch. */
 bool param_time(params *p, const char *key, int64_t *out);
 /* A JSON object (query: dotted keys, "key.sub=value", with "true"/"false"

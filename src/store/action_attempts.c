@@ -18,6 +18,7 @@ static const db_column ATTEMPT_COLUMNS[] = {
     DB_COLUMN(store_action_attempt, completed_at, DB_INT0),
     DB_COLUMN(store_action_attempt, lease_owner, DB_TEXT),
     DB_COLUMN(store_action_attempt, lease_expires_at, DB_INT0),
+    DB_COLUMN(store_action_attempt, params, DB_TEXT),
 };
 
 static const db_table ATTEMPTS = {

@@ -230,3 +230,17 @@ err store_device_delete(store *s, const store_scope *scope, const char *id, cons
 {
     return store_delete(s, &DEVICES, "device_id", id, scope, SCOPE_BY_ACCOUNT, ev);
 }
+
+err store_device_set_extra_properties(store *s, const store_scope *scope, const char *device_id,
+                                      const char *extra_properties)
+{
+    arena a;
+    arena_init(&a);
+    sql_builder b;
+    sql_builder_init(&b, &a);
+    sql_builder_append(&b, "UPDATE devices SET extra_properties = ?");
+    sql_builder_bind_text(&b, extra_properties);
+    err e = update_in_scope(s, &b, scope, device_id);
+    arena_free(&a);
+    return e;
+}

@@ -376,6 +376,9 @@ err store_device_upsert_listed(store *s, arena *a, store_device *d, bool *create
  * transaction (read-modify-write of a state report). */
 err store_device_of_account(store *s, arena *a, const char *connected_account_id,
                             const char *provider_device_key, store_device *out);
+/* Replaces the device's type-specific properties (a serialized object). */
+err store_device_set_extra_properties(store *s, const store_scope *scope, const char *device_id,
+                                      const char *extra_properties);
 /* Sets online, locked, battery_level and offline_at as d has them. */
 err store_device_set_state(store *s, const store_device *d);
 /* Every device of the account (the links job's, unscoped). */
@@ -431,6 +434,7 @@ typedef struct store_action_attempt {
     int64_t completed_at;    /* 0 while not done */
     const char *lease_owner; /* the node working on it, while running */
     int64_t lease_expires_at;
+    const char *params;      /* a JSON object (thermostat actions), or NULL */
 } store_action_attempt;
 
 err store_action_attempt_create(store *s, const store_action_attempt *aa);

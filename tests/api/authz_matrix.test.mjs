@@ -181,6 +181,26 @@ const MATRIX = {
     params: () => ({}),
     sees: () => [JOHN_DEVICES[2]],
   },
+  ...Object.fromEntries(
+    [
+      ['/thermostats/heat', { heating_set_point_celsius: 20 }],
+      ['/thermostats/cool', { cooling_set_point_celsius: 25 }],
+      ['/thermostats/heat_cool', {}],
+      ['/thermostats/off', {}],
+      ['/thermostats/set_hvac_mode', { hvac_mode_setting: 'heat' }],
+      ['/thermostats/set_fan_mode', { fan_mode_setting: 'auto' }],
+      ['/thermostats/set_temperature_threshold', { lower_limit_celsius: 12 }],
+    ].map(([route, extra]) => [
+      route,
+      {
+        creds: 'AK CST',
+        reach: 'john',
+        params: () => ({ device_id: JOHN_DEVICES[2], ...extra }),
+        notFound: 'device_not_found',
+        mutates: true,
+      },
+    ]),
+  ),
   '/locks/lock_door': {
     creds: 'AK CST',
     reach: 'john',
@@ -727,6 +747,7 @@ describe('authorization matrix', () => {
       // Mutable: the objects the destructive routes name (and what goes with them).
       const mutable = new Set([
         ...F.john.devices,
+        JOHN_DEVICES[2], // the fixture's thermostat, which the climate actions change
         F.deletable.account,
         ...F.deletable.devices,
         F.removable.account,
