@@ -3,11 +3,12 @@
  * as action attempts (SET_HVAC_MODE, SET_FAN_MODE) that the worker applies
  * to the thermostat's current_climate_setting; set_temperature_threshold at
  * once. Set points come in Celsius or Fahrenheit and are kept in both. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "api/actions.h"
 #include "api/devices.h"
+#include "core/json_text.h"
+#include "jobs/climate.h"
 
 err thermostats_get(api_call *c) { return get_device_of(c, DEVICE_THERMOSTAT, "thermostat"); }
 
@@ -28,15 +29,6 @@ static void read_temperature(api_call *c, json_t *asked, const char *base)
         json_object_set_new(asked, ck, json_real(has_c ? celsius : (fahrenheit - 32) * 5 / 9));
 }
 
-static const char *dump(api_call *c, json_t *o)
-{
-    char *text = json_dumps(o, JSON_COMPACT);
-    const char *out = text ? arena_strdup(c->a, text) : NULL;
-    free(text);
-    json_decref(o);
-    return out;
-}
-
 /* The thermostat in scope, with the caller's sync; then the attempt. */
 static err start(api_call *c, const char *action_type, json_t *asked)
 {
@@ -49,7 +41,7 @@ static err start(api_call *c, const char *action_type, json_t *asked)
         json_decref(asked);
         return e;
     }
-    return action_start(c, &d, action_type, dump(c, asked), sync);
+    return action_start(c, &d, action_type, json_text(c->a, asked), sync);
 }
 
 /* SET_HVAC_MODE to mode, with the set points the mode uses (any, for
@@ -107,27 +99,13 @@ err thermostats_set_fan_mode(api_call *c)
 typedef struct threshold {
     store_scope scope;
     const char *device_id;
-    json_t *limits;
+    const char *limits; /* serialized */
 } threshold;
 
 static err write_threshold(store *s, void *ctx)
 {
     threshold *t = ctx;
-    arena a;
-    arena_init(&a);
-    store_device d;
-    err e = store_device_get(s, &a, &t->scope, t->device_id, NULL, true, &d);
-    json_t *props = err_failed(e) ? NULL : json_loads(d.extra_properties ? d.extra_properties : "{}", 0, NULL);
-    if (json_is_object(props)) {
-        json_object_set(props, "temperature_threshold", t->limits);
-        char *text = json_dumps(props, JSON_COMPACT);
-        e = text ? store_device_set_extra_properties(s, &t->scope, t->device_id, text)
-                 : err_make(ERR_INTERNAL, "internal_error", "Out of memory.");
-        free(text);
-    }
-    json_decref(props);
-    arena_free(&a);
-    return e;
+    return climate_write(s, &t->scope, t->device_id, CLIMATE_THRESHOLD, t->limits);
 }
 
 /* Below lower or above upper: the thermostat's threshold (no attempt). */
@@ -153,7 +131,7 @@ err thermostats_set_temperature_threshold(api_call *c)
     if (!err_failed(e))
         e = find_device_of(c, DEVICE_THERMOSTAT, device_id, NULL, &d);
     if (!err_failed(e)) {
-        threshold t = {api_scope(c, NULL), d.device_id, limits};
+        threshold t = {api_scope(c, NULL), d.device_id, json_text(c->a, json_incref(limits))};
         e = store_transaction(c->srv->store, write_threshold, &t);
     }
     json_decref(limits);

@@ -123,22 +123,6 @@ typedef struct completion {
     outcome out;
 } completion;
 
-/* A thermostat's new settings (the attempt's params). */
-static err record_climate(store *s, const store_scope *scope, const store_action_attempt *aa)
-{
-    arena a;
-    arena_init(&a);
-    store_device d;
-    err e = store_device_get(s, &a, scope, aa->device_id, NULL, true, &d);
-    const char *props = err_failed(e) ? NULL
-                                      : climate_apply(&a, d.extra_properties, aa->action_type,
-                                                      aa->params);
-    if (props)
-        e = store_device_set_extra_properties(s, scope, aa->device_id, props);
-    arena_free(&a);
-    return e;
-}
-
 /* Device state, attempt and events, together; not found, with nothing
  * written, when the lease ran out and another node took the attempt over. */
 static err record(store *s, void *ctx)
@@ -150,7 +134,7 @@ static err record(store *s, void *ctx)
     store_scope scope = {.workspace_id = aa->workspace_id};
     err e = ERR_NONE;
     if (ok)
-        e = climate ? record_climate(s, &scope, aa)
+        e = climate ? climate_write(s, &scope, aa->device_id, aa->action_type, aa->params)
                     : store_device_set_locked(s, &scope, aa->device_id, c->lock);
     if (store_not_found(e))
         e = ERR_NONE; /* deleted since: the provider did act all the same */

@@ -2,8 +2,9 @@
 #include "jobs/climate.h"
 
 #include <jansson.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "core/json_text.h"
 
 bool climate_action(const char *action_type)
 {
@@ -28,8 +29,8 @@ static void set_point(json_t *setting, json_t *params, const char *celsius_key,
     json_object_set_new(setting, fahrenheit_key, json_real(fahrenheit(json_number_value(c))));
 }
 
-const char *climate_apply(arena *a, const char *extra_properties, const char *action_type,
-                          const char *params)
+static const char *climate_apply(arena *a, const char *extra_properties, const char *action_type,
+                                 const char *params)
 {
     json_t *props = json_loads(extra_properties ? extra_properties : "{}", 0, NULL);
     json_t *asked = json_loads(params ? params : "{}", 0, NULL);
@@ -40,7 +41,9 @@ const char *climate_apply(arena *a, const char *extra_properties, const char *ac
             setting = json_object();
             json_object_set_new(props, "current_climate_setting", setting);
         }
-        if (strcmp(action_type, "SET_HVAC_MODE") == 0) {
+        if (strcmp(action_type, CLIMATE_THRESHOLD) == 0) {
+            json_object_set(props, CLIMATE_THRESHOLD, asked);
+        } else if (strcmp(action_type, "SET_HVAC_MODE") == 0) {
             json_object_set(setting, "hvac_mode_setting", json_object_get(asked, "hvac_mode_setting"));
             set_point(setting, asked, "heating_set_point_celsius", "heating_set_point_fahrenheit");
             set_point(setting, asked, "cooling_set_point_celsius", "cooling_set_point_fahrenheit");
@@ -49,11 +52,23 @@ const char *climate_apply(arena *a, const char *extra_properties, const char *ac
             json_object_set(setting, "fan_mode_setting", fan);
             json_object_set(props, "fan_mode_setting", fan);
         }
-        char *text = json_dumps(props, JSON_COMPACT);
-        out = text ? arena_strdup(a, text) : NULL;
-        free(text);
+        out = json_text(a, json_incref(props));
     }
     json_decref(props);
     json_decref(asked);
     return out;
+}
+
+err climate_write(store *s, const store_scope *scope, const char *device_id, const char *what,
+                  const char *params)
+{
+    arena a;
+    arena_init(&a);
+    store_device d;
+    err e = store_device_get(s, &a, scope, device_id, NULL, true, &d);
+    const char *props = err_failed(e) ? NULL : climate_apply(&a, d.extra_properties, what, params);
+    if (props)
+        e = store_device_set_extra_properties(s, scope, device_id, props);
+    arena_free(&a);
+    return e;
 }

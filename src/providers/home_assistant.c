@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/json_text.h"
 #include "providers/live.h"
 #include "providers/live_util.h"
 
@@ -184,7 +185,7 @@ static bool ha_settings(arena *a, const char *const *values, const char **settin
     const char *token = arena_strndup(a, t, len);
     json_t *o = json_pack("{s:s, s:i, s:b, s:s, s:s}", "host", host, "port", port, "tls", tls,
                           "path", path, "token", token);
-    *settings = o ? live_json_dump(a, o) : NULL;
+    *settings = json_text(a, o);
     if (!*settings) {
         *why = "The settings could not be saved. Try again.";
         return false;

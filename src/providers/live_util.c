@@ -200,15 +200,6 @@ void live_address_free(live_address *a)
     a->host = a->path = NULL;
 }
 
-const char *live_json_dump(arena *a, json_t *o)
-{
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    const char *out = text ? arena_strdup(a, text) : NULL;
-    free(text);
-    return out;
-}
-
 char *live_sprintf(const char *fmt, ...)
 {
     va_list ap;

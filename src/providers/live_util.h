@@ -56,8 +56,6 @@ bool live_address_parse(const char *url, const char *plain, int plain_port, cons
                         int secure_port, live_address *out);
 void live_address_free(live_address *a);
 
-/* json_dumps into the arena; takes the reference. */
-const char *live_json_dump(arena *a, json_t *o);
 /* A malloc'd printf. */
 char *live_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/ids.h"
+#include "core/json_text.h"
 #include "providers/live.h"
 #include "providers/live_util.h"
 
@@ -81,7 +82,7 @@ static bool z2m_settings(arena *a, const char *const *values, const char **setti
         json_object_set_new(o, "username", json_string(values[1]));
     if (values[2] && *values[2])
         json_object_set_new(o, "password", json_string(values[2]));
-    *settings = live_json_dump(a, o);
+    *settings = json_text(a, o);
     *login = arena_sprintf(a, "%s://%s:%d/%s", addr.tls ? "mqtts" : "mqtt", host,
                            addr.port, base);
     return true;
