@@ -5,9 +5,9 @@
 #ifndef LATCHKEY_PROVIDERS_LIVE_UTIL_H
 #define LATCHKEY_PROVIDERS_LIVE_UTIL_H
 
-#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "providers/live.h"
 
