@@ -1,6 +1,7 @@
 /* Workspace and API key creation, and the --seed fixture (admin.h). */
 #include "admin.h"
 
+#include "core/code_rules.h"
 #include "core/ids.h"
 #include "core/timeutil.h"
 
@@ -62,11 +63,11 @@ static err seed_devices(store *s, int64_t t)
         {.device_id = "august_device_1", .connected_account_id = JOHN,
          .device_type = "august_lock", .manufacturer = "august", .name = "Fake August Lock 1",
          .nickname = "Front Door", .online = true, .locked = 1, .battery_level = -1, .can_remotely_lock = true,
-         .can_remotely_unlock = true},
+         .can_remotely_unlock = true, .extra_properties = code_rules_sandbox_properties("august_lock")},
         {.device_id = "august_device_2", .connected_account_id = JOHN,
          .device_type = "august_lock", .manufacturer = "august", .name = "Fake August Lock 2",
          .nickname = "Back Door", .online = true, .locked = 1, .battery_level = -1, .can_remotely_lock = true,
-         .can_remotely_unlock = true},
+         .can_remotely_unlock = true, .extra_properties = code_rules_sandbox_properties("august_lock")},
         {.device_id = "ecobee_device_1", .connected_account_id = JOHN,
          .device_type = "ecobee_thermostat", .manufacturer = "ecobee", .name = "Thermostat 1",
          .online = true, .locked = -1, .battery_level = -1, .extra_properties = ecobee_extra},
@@ -77,7 +78,7 @@ static err seed_devices(store *s, int64_t t)
         {.device_id = "schlage_device_id", .connected_account_id = JANE,
          .device_type = "schlage_lock", .manufacturer = "schlage", .name = "Bathroom Door",
          .nickname = "Bathroom Door", .online = true, .locked = 1, .battery_level = -1, .can_remotely_lock = true,
-         .can_remotely_unlock = true},
+         .can_remotely_unlock = true, .extra_properties = code_rules_sandbox_properties("schlage_lock")},
     };
     for (size_t i = 0; i < sizeof devices / sizeof *devices; i++) {
         store_device d = devices[i];

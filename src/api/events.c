@@ -113,7 +113,7 @@ err events_get(api_call *c)
  * systems, access grants and methods, spaces, user identities' events):
  * accepted, and matching no event. */
 static const char *const ABSENT_FILTERS[] = {
-    "access_code_id", "access_code_ids", "access_grant_id", "access_grant_ids",
+    "access_grant_id", "access_grant_ids",
     "access_method_id", "access_method_ids", "acs_access_group_id", "acs_credential_id",
     "acs_encoder_id", "acs_entrance_id", "acs_system_id", "acs_system_ids", "acs_user_id",
     "space_id", "space_ids", "user_identity_id", NULL,
@@ -139,8 +139,9 @@ static const str_list *one_or_many(api_call *c, const char *single, const char *
 err events_list(api_call *c)
 {
     store_event_filter f = {0};
-    str_list devices, types, between;
+    str_list devices, types, between, codes;
     f.device_ids = one_or_many(c, "device_id", "device_ids", &devices, NULL);
+    f.access_code_ids = one_or_many(c, "access_code_id", "access_code_ids", &codes, NULL);
     f.event_types = one_or_many(c, "event_type", "event_types", &types, check_event_type);
     param_nonempty_str(c->p, "connected_account_id", &f.connected_account_id);
     param_nonempty_str(c->p, "connect_webview_id", &f.connect_webview_id);

@@ -25,6 +25,8 @@ typedef struct api_call {
     const char *redirect; /* 303 to this URL */
     /* Set by a handler that answers once an action attempt is done. */
     api_wait wait;
+    /* What a list's row renderer needs beyond the row (listing.h). */
+    void *render_ctx;
 } api_call;
 
 typedef err (*api_handler)(api_call *c);
@@ -79,6 +81,25 @@ err user_identities_get(api_call *c);
 err user_identities_list(api_call *c);
 err user_identities_update(api_call *c);
 err user_identities_delete(api_call *c);
+err access_codes_create(api_call *c);
+err access_codes_create_multiple(api_call *c);
+err access_codes_get(api_call *c);
+err access_codes_list(api_call *c);
+err access_codes_update(api_call *c);
+err access_codes_update_multiple(api_call *c);
+err access_codes_delete(api_call *c);
+err access_codes_generate_code(api_call *c);
+err access_codes_pull_backup_access_code(api_call *c);
+err access_codes_unmanaged_get(api_call *c);
+err access_codes_unmanaged_list(api_call *c);
+err access_codes_unmanaged_convert_to_managed(api_call *c);
+err access_codes_unmanaged_update(api_call *c);
+err access_codes_unmanaged_delete(api_call *c);
+err access_codes_simulate_create_unmanaged_access_code(api_call *c);
+err devices_simulate_connect(api_call *c);
+err devices_simulate_disconnect(api_call *c);
+/* 403 unless the caller's workspace is a sandbox (simulations). */
+err api_sandbox_only(api_call *c);
 /* The connect webview's page (api/connect_page.c). */
 err connect_webview_page(api_call *c);
 

@@ -7,6 +7,7 @@
 
 
 #include "api/capabilities.h"
+#include "core/code_rules.h"
 #include "core/device_types.h"
 #include "core/timeutil.h"
 
@@ -69,9 +70,11 @@ json_t *render_stored_object(const char *text)
     return v;
 }
 
-static json_t *capabilities(device_category cat, bool has_battery)
+static json_t *capabilities(device_category cat, bool has_battery, bool takes_codes)
 {
     json_t *caps = json_array();
+    if (takes_codes)
+        json_array_append_new(caps, json_string("access_code"));
     switch (cat) {
     case DEVICE_LOCK:
         json_array_append_new(caps, json_string("lock"));
@@ -122,6 +125,20 @@ static json_t *device_properties(const store_device *d, device_category cat)
     return p;
 }
 
+/* What is wrong with the device (it is offline), as its errors and those
+ * of the access codes on it show it. */
+static json_t *device_errors(const store_device *d)
+{
+    json_t *errors = json_array();
+    if (!d->online)
+        json_array_append_new(errors, json_pack("{s:s,s:s,s:b,s:o}", "error_code", "device_offline",
+                                                "message", "The device is offline.",
+                                                "is_device_error", 1, "created_at",
+                                                render_time(d->offline_at ? d->offline_at
+                                                                          : d->created_at)));
+    return errors;
+}
+
 json_t *render_device(const store_device *d)
 {
     device_category cat = device_type_category(d->device_type);
@@ -135,15 +152,11 @@ json_t *render_device(const store_device *d)
         json_object_set_new(o, "nickname", json_string(d->nickname));
     json_object_set_new(o, "created_at", render_time(d->created_at));
     json_object_set_new(o, "space_ids", json_array());
-    json_object_set_new(o, "capabilities_supported", capabilities(cat, d->battery_level >= 0));
+    bool takes_codes = cat == DEVICE_LOCK && code_rules_of(d->extra_properties).supported;
+    json_object_set_new(o, "capabilities_supported",
+                        capabilities(cat, d->battery_level >= 0, takes_codes));
     json_object_set_new(o, "properties", device_properties(d, cat));
-    json_t *errors = json_array();
-    if (!d->online)
-        json_array_append_new(errors, json_pack("{s:s,s:s,s:b,s:o}", "error_code", "device_offline",
-                                                "message", "The device is offline.",
-                                                "is_device_error", 1, "created_at",
-                                                render_time(d->offline_at ? d->offline_at
-                                                                          : d->created_at)));
+    json_t *errors = device_errors(d);
     json_object_set_new(o, "errors", errors);
     json_object_set_new(o, "warnings", json_array());
     json_object_set_new(o, "is_managed", json_true());
@@ -151,6 +164,8 @@ json_t *render_device(const store_device *d)
     if (cat == DEVICE_LOCK) {
         json_object_set_new(o, "can_remotely_lock", json_boolean(d->can_remotely_lock));
         json_object_set_new(o, "can_remotely_unlock", json_boolean(d->can_remotely_unlock));
+        json_object_set_new(o, "can_program_online_access_codes", json_boolean(takes_codes));
+        json_object_set_new(o, "can_program_offline_access_codes", json_false());
     }
     return o;
 }
@@ -245,6 +260,80 @@ json_t *render_action_attempt(const store_action_attempt *aa)
     return o;
 }
 
+static json_t *issue(const char *code_key, const char *code, const char *message)
+{
+    return json_pack("{s:s,s:s}", code_key, code, "message", message);
+}
+
+static json_t *mutation(const char *code, const char *message, int64_t at)
+{
+    return json_pack("{s:s,s:s,s:o}", "mutation_code", code, "message", message, "created_at",
+                     render_time(at));
+}
+
+json_t *render_access_code(const store_access_code *ac, const store_device *d)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "access_code_id", json_string(ac->access_code_id));
+    json_object_set_new(o, "workspace_id", json_string(ac->workspace_id));
+    json_object_set_new(o, "device_id", json_string(ac->device_id));
+    json_object_set_new(o, "name", ac->name ? json_string(ac->name) : json_null());
+    json_object_set_new(o, "code", json_string(ac->code));
+    json_object_set_new(o, "created_at", render_time(ac->created_at));
+    bool time_bound = ac->ends_at != 0;
+    json_object_set_new(o, "type", json_string(time_bound ? "time_bound" : "ongoing"));
+    if (time_bound) {
+        json_object_set_new(o, "starts_at", render_time(ac->starts_at ? ac->starts_at : ac->created_at));
+        json_object_set_new(o, "ends_at", render_time(ac->ends_at));
+    }
+    json_object_set_new(o, "status", json_string(ac->status));
+    json_object_set_new(o, "is_managed", json_boolean(ac->is_managed));
+    json_t *errors = device_errors(d);
+    json_t *warnings = json_array();
+    bool removing = strcmp(ac->status, "removing") == 0;
+    if (ac->delayed_since)
+        json_array_append_new(warnings,
+                              removing ? issue("warning_code", "delay_in_removing_from_device",
+                                               "The code could not be removed from the device yet.")
+                                       : issue("warning_code", "delay_in_setting_on_device",
+                                               "The code could not be set on the device yet."));
+    if (ac->deleting)
+        json_array_append_new(warnings, issue("warning_code", "being_deleted",
+                                              "The code is being deleted."));
+    json_object_set_new(o, "errors", errors);
+    json_object_set_new(o, "warnings", warnings);
+    if (!ac->is_managed)
+        return o;
+    json_object_set_new(o, "common_code_key",
+                        ac->common_code_key ? json_string(ac->common_code_key) : json_null());
+    json_object_set_new(o, "is_backup", json_boolean(ac->is_backup));
+    json_object_set_new(o, "is_backup_access_code_available",
+                        json_boolean(ac->use_backup_pool && !ac->pulled_backup_access_code_id));
+    json_object_set_new(o, "pulled_backup_access_code_id",
+                        ac->pulled_backup_access_code_id
+                            ? json_string(ac->pulled_backup_access_code_id) : json_null());
+    json_object_set_new(o, "is_external_modification_allowed",
+                        json_boolean(ac->is_external_modification_allowed));
+    json_object_set_new(o, "is_one_time_use", json_boolean(ac->is_one_time_use));
+    json_object_set_new(o, "is_offline_access_code", json_boolean(ac->is_offline_access_code));
+    json_object_set_new(o, "is_scheduled_on_device", json_false());
+    json_object_set_new(o, "is_waiting_for_code_assignment", json_false());
+    json_t *pending = json_array();
+    if (ac->deleting)
+        json_array_append_new(pending, mutation("deleting", "Removing the code from the device.",
+                                                ac->created_at));
+    else if (strcmp(ac->status, "unset") == 0 && ac->starts_at) {
+        json_t *m = mutation("deferring_creation", "The code is set on the device when it starts.",
+                             ac->created_at);
+        json_object_set_new(m, "scheduled_at", render_time(ac->starts_at));
+        json_array_append_new(pending, m);
+    } else if (strcmp(ac->status, "setting") == 0)
+        json_array_append_new(pending, mutation("creating", "Setting the code on the device.",
+                                                ac->created_at));
+    json_object_set_new(o, "pending_mutations", pending);
+    return o;
+}
+
 json_t *render_event(const store_event *ev)
 {
     json_t *o = json_object();
@@ -259,7 +348,8 @@ json_t *render_event(const store_event *ev)
                {"connected_account_id", ev->connected_account_id},
                {"connect_webview_id", ev->connect_webview_id},
                {"client_session_id", ev->client_session_id},
-               {"action_attempt_id", ev->action_attempt_id}};
+               {"action_attempt_id", ev->action_attempt_id},
+               {"access_code_id", ev->access_code_id}};
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
         if (ids[i].value)
             json_object_set_new(o, ids[i].key, json_string(ids[i].value));
@@ -277,6 +367,11 @@ json_t *render_event(const store_event *ev)
         json_object_set_new(o, "connected_account_errors", json_array());
         json_object_set_new(o, "connected_account_warnings", json_array());
     }
+    /* The event's own fields (an access code's code, a backup's id...). */
+    json_t *payload = ev->payload ? json_loads(ev->payload, 0, NULL) : NULL;
+    if (json_is_object(payload))
+        json_object_update(o, payload);
+    json_decref(payload);
     return o;
 }
 

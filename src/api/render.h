@@ -21,6 +21,8 @@ json_t *render_connected_account(const store_connected_account *ca, const struct
 json_t *render_connect_webview(const store_connect_webview *cw, const char *url);
 json_t *render_action_attempt(const store_action_attempt *aa);
 json_t *render_event(const store_event *ev);
+/* An access code on device d (its errors include the device's). */
+json_t *render_access_code(const store_access_code *ac, const store_device *d);
 json_t *render_user_identity(const store_user_identity *ui);
 /* image_url is a self-contained data: URI (a badge with the initial), so
  * no asset needs serving. */

@@ -10,6 +10,7 @@ int err_http_status(err_kind kind)
     case ERR_FORBIDDEN: return 403;
     case ERR_NOT_FOUND: return 404;
     case ERR_METHOD: return 405;
+    case ERR_CONFLICT: return 409;
     case ERR_TOO_LARGE: return 413;
     case ERR_UNAVAILABLE: return 503;
     case ERR_INTERNAL: break;

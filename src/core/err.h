@@ -13,6 +13,7 @@ typedef enum err_kind {
     ERR_FORBIDDEN,      /* 403: credential not allowed here */
     ERR_NOT_FOUND,      /* 404: absent or outside the caller's scope */
     ERR_METHOD,         /* 405 */
+    ERR_CONFLICT,       /* 409: the change conflicts with what exists */
     ERR_TOO_LARGE,      /* 413 */
     ERR_INTERNAL,       /* 500: our own fault */
     ERR_UNAVAILABLE,    /* 503: shutting down, store busy */

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "core/code_rules.h"
 #include "core/ids.h"
 
 err accounts_device(store *s, arena *a, const provider *p, const store_event *ev,
@@ -10,16 +11,21 @@ err accounts_device(store *s, arena *a, const provider *p, const store_event *ev
 {
     char *id = arena_alloc(a, UUID_STR_LEN);
     uuid_v4(id);
+    const char *type = pd->device_type ? pd->device_type : p->device_type;
+    /* Sandbox locks take access codes, with their type's rules. */
+    const char *extra = pd->extra_properties ? pd->extra_properties
+                        : p->live             ? NULL
+                                              : code_rules_sandbox_properties(type);
     store_device d = {.device_id = id, .workspace_id = ev->workspace_id,
                       .connected_account_id = ev->connected_account_id,
-                      .device_type = pd->device_type ? pd->device_type : p->device_type,
+                      .device_type = type,
                       .manufacturer = pd->manufacturer ? pd->manufacturer : p->manufacturer,
                       .name = pd->name, .model = pd->model, .online = pd->online,
                       .locked = pd->locked, .battery_level = pd->battery_level,
                       .can_remotely_lock = pd->can_remotely_lock,
                       .can_remotely_unlock = pd->can_remotely_unlock,
                       .provider_device_key = pd->key,
-                      .extra_properties = pd->extra_properties, .created_at = now,
+                      .extra_properties = extra, .created_at = now,
                       .offline_at = pd->online ? 0 : now};
     bool created = false;
     err e = listed ? store_device_upsert_listed(s, a, &d, &created)

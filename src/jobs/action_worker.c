@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/ids.h"
+#include "jobs/access_codes.h"
 #include "jobs/climate.h"
 #include "core/timeutil.h"
 #include "providers/provider.h"
@@ -217,10 +218,13 @@ static void *run(void *arg)
                                            &held, &n);
         for (size_t i = 0; !err_failed(e) && i < n; i++)
             complete(w, &a, &held[i]);
-        int64_t next = 0;
+        int64_t next = 0, codes_next = 0;
         if (err_failed(store_action_attempt_next_due(w->store, w->owner, &next)))
             next = 0; /* look again after IDLE_LOOK_MS */
         arena_free(&a);
+        access_codes_run(w->store, w->owner, &codes_next);
+        if (codes_next && (!next || codes_next < next))
+            next = codes_next;
 
         pthread_mutex_lock(&w->mu);
         if (n) {

@@ -4,7 +4,8 @@
  * and records the outcome (device state, attempt, events) in one
  * transaction, only while it still holds the lease. Attempts are rows in
  * the store, so they survive a restart; the worker also looks again every
- * second, so attempts another node queued are not missed. */
+ * second, so attempts another node queued are not missed. The same
+ * thread runs the access-code scheduler (jobs/access_codes.h). */
 #ifndef LATCHKEY_ACTION_WORKER_H
 #define LATCHKEY_ACTION_WORKER_H
 

@@ -105,11 +105,10 @@ static err create_session(void *p)
                       cs->user_identity_id, cs->customer_key, cs->created_at, cs->expires_at);
     e = db_exec(s->db, &b, NULL);
     arena_free(&a);
-    const char *violated = err_failed(e) ? db_unique_violation(s->db) : NULL;
-    if (violated && strcmp(violated, "client_sessions_user") == 0)
-        return err_make(ERR_BAD_REQUEST, "client_session_token_already_exists",
-                        "A client session already exists for this user_identifier_key; use "
-                        "client_sessions/get_or_create.");
+    e = store_conflict(s, e, "client_sessions_user",
+                       err_make(ERR_BAD_REQUEST, "client_session_token_already_exists",
+                                "A client session already exists for this user_identifier_key;"
+                                " use client_sessions/get_or_create."));
     if (!err_failed(e))
         e = insert_grants(s, cs->client_session_id, x->grants);
     if (!err_failed(e) && x->replaces_id)

@@ -123,9 +123,13 @@ err store_device_remove(store *s, const char *device_id)
 }
 
 /* A capability flag of devices/list's include_if and exclude_if as SQL:
- * the two a device stores; latchkey's devices have none of the others. */
+ * the two a device stores, and access codes (a lock whose properties give
+ * its code rules, core/code_rules.h); latchkey's devices have none of the
+ * others. */
 static const char *flag_sql(const char *flag)
 {
+    if (strcmp(flag, "can_program_online_access_codes") == 0)
+        return "COALESCE(d.extra_properties LIKE '%\"supported_code_lengths\"%', FALSE)";
     if (strcmp(flag, "can_remotely_lock") == 0)
         return "d.can_remotely_lock";
     if (strcmp(flag, "can_remotely_unlock") == 0)

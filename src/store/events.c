@@ -16,6 +16,8 @@ static const db_column EVENT_COLUMNS[] = {
     DB_COLUMN(store_event, action_attempt_id, DB_TEXT),
     DB_COLUMN(store_event, created_at, DB_INT),
     DB_COLUMN(store_event, method, DB_TEXT),
+    DB_COLUMN(store_event, access_code_id, DB_TEXT),
+    DB_COLUMN(store_event, payload, DB_TEXT),
 };
 
 static const db_table EVENTS = {
@@ -59,6 +61,7 @@ err store_event_list(store *s, arena *a, const store_scope *scope, const store_e
     query_eq(&b, "ev.connected_account_id", f->connected_account_id);
     query_eq(&b, "ev.connect_webview_id", f->connect_webview_id);
     query_in(&b, "ev.event_id", f->event_ids);
+    query_in(&b, "ev.access_code_id", f->access_code_ids);
     query_customer(&b, "ev", f->customer_key);
     if (f->newest_first) {
         sql_builder_append(&b, " ORDER BY ev.seq DESC LIMIT ?");

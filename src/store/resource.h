@@ -84,6 +84,10 @@ void dialect_next_seq(sql_builder *b, const db *d, const char *table);
 
 /* ---- shared reads and writes (store.c) ---- */
 
+/* e, or `instead` when e failed on the unique constraint (or unique
+ * index) of that name: the resource's own error for a taken key. */
+err store_conflict(store *s, err e, const char *constraint, err instead);
+
 /* The row of t with this id within scope (none: by id alone) into out. */
 err store_get(store *s, arena *a, const db_table *t, const char *id_column, const char *id,
               const store_scope *scope, scope_column column, void *out);

@@ -1,6 +1,7 @@
 /* The store: a database opened by URL, transactions for the handlers, and
  * the writes every resource shares. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/resource.h"
 
@@ -59,6 +60,12 @@ err store_read(store *s, err (*fn)(store *s, void *ctx), void *ctx)
 {
     txn t = {s, fn, ctx};
     return db_read(s->db, run_txn, &t);
+}
+
+err store_conflict(store *s, err e, const char *constraint, err instead)
+{
+    const char *violated = err_failed(e) ? db_unique_violation(s->db) : NULL;
+    return violated && strcmp(violated, constraint) == 0 ? instead : e;
 }
 
 err store_get(store *s, arena *a, const db_table *t, const char *id_column, const char *id,

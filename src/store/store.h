@@ -487,6 +487,8 @@ typedef struct store_event {
     const char *action_attempt_id;
     int64_t created_at;
     const char *method;               /* lock events: how the lock was operated */
+    const char *access_code_id;
+    const char *payload;              /* a JSON object of the event's own fields, or NULL */
 } store_event;
 
 err store_event_add(store *s, const store_event *ev);
@@ -504,6 +506,7 @@ typedef struct store_event_filter {
     const char *connect_webview_id;
     const str_list *event_ids;     /* NULL: any */
     const char *customer_key;      /* the account's customer; NULL: any */
+    const str_list *access_code_ids; /* NULL: any */
     int64_t offset;                /* rows skipped before the page */
     bool newest_first;             /* the page from the newest (else the oldest) */
 } store_event_filter;
@@ -550,5 +553,83 @@ err store_provider_links_claim(store *s, arena *a, const char *owner, int64_t no
                                int64_t lease_ms, store_connected_account **out, size_t *count);
 /* Gives up this owner's leases (shutting down): others take them at once. */
 err store_provider_links_release(store *s, const char *owner);
+
+/* ---- access codes (access_codes.c) ---- */
+
+typedef struct store_access_code {
+    int64_t seq;
+    const char *access_code_id;
+    const char *workspace_id;
+    const char *device_id;
+    const char *connected_account_id; /* the device's, for scoping */
+    const char *name;                 /* NULL when none */
+    const char *code;
+    const char *common_code_key;      /* NULL when none */
+    int64_t starts_at;                /* both 0: an ongoing code */
+    int64_t ends_at;
+    bool is_managed;                  /* false: found on the lock (unmanaged) */
+    bool is_external_modification_allowed;
+    bool is_one_time_use;
+    bool is_offline_access_code;
+    bool use_backup_pool;
+    bool is_backup;                   /* one of the device's spare codes */
+    const char *pulled_backup_access_code_id;
+    const char *status;               /* unset, setting, set, removing */
+    bool on_device;                   /* the lock holds it now */
+    bool deleting;                    /* to be removed from the lock, then deleted */
+    int64_t due_at;                   /* when the scheduler looks at it next; 0: never */
+    int64_t delayed_since;            /* the lock could not be reached since; 0 */
+    const char *lease_owner;          /* the node working on it */
+    int64_t lease_expires_at;
+    int64_t created_at;
+} store_access_code;
+
+/* A code already on the device fails with type "duplicate_access_code"
+ * (409), also when another node creates it at the same moment. */
+err store_access_code_create(store *s, const store_access_code *ac);
+typedef enum store_code_kind {
+    STORE_CODE_MANAGED,
+    STORE_CODE_UNMANAGED,
+    STORE_CODE_ANY,
+} store_code_kind;
+
+/* By id, or by the device's code when id is NULL, within scope (NULL: any
+ * workspace, for the scheduler). With for_update, inside a transaction,
+ * the row stays locked. */
+err store_access_code_get(store *s, arena *a, const store_scope *scope, const char *id,
+                          const char *device_id, const char *code, store_code_kind kind,
+                          bool for_update, store_access_code *out);
+
+typedef struct store_access_code_filter {
+    const str_list *access_code_ids; /* NULL: any */
+    const char *device_id;           /* NULL: any */
+    const char *common_code_key;     /* NULL: any */
+    const char *customer_key;        /* its account's customer; NULL: any */
+    const char *search;              /* in name and code; NULL: any */
+    bool managed;                    /* managed codes, or else the unmanaged */
+    bool backup;                     /* the device's spare codes too */
+    bool none;                       /* match nothing (a filter on what latchkey lacks) */
+} store_access_code_filter;
+
+err store_access_code_list(store *s, arena *a, const store_scope *scope,
+                           const store_access_code_filter *f, const store_page *page,
+                           store_access_code **out, size_t *count);
+/* Writes every field but the ids, device and creation time of the code
+ * read (in scope) earlier in the same transaction; a code already on the
+ * device fails as create does. */
+err store_access_code_write(store *s, const store_access_code *ac);
+/* Deletes the row (removed from its lock). */
+err store_access_code_remove(store *s, const char *access_code_id);
+/* Codes on the device that are not being deleted, and of those the ones
+ * the lock holds. */
+err store_access_code_count(store *s, const char *device_id, int64_t *active, int64_t *on_device);
+/* Claims up to `limit` codes that are due by now for owner (skipping those
+ * another node works on), each this owner's until now + lease_ms. */
+err store_access_code_claim(store *s, arena *a, const char *owner, int64_t now, int64_t lease_ms,
+                            size_t limit, store_access_code **out, size_t *count);
+/* When the next code becomes claimable; 0 when none will. */
+err store_access_code_next_due(store *s, int64_t *next);
+/* The device is back: its codes that wait for it are due at `now`. */
+err store_access_codes_wake(store *s, const char *device_id, int64_t now);
 
 #endif

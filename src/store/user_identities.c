@@ -1,5 +1,4 @@
 /* User identities: the app's own record of an end user. */
-#include <string.h>
 
 #include "store/resource.h"
 
@@ -23,11 +22,10 @@ static const db_table IDENTITIES = {
 /* A unique violation on the identity key becomes its own error. */
 static err key_conflict(store *s, err e)
 {
-    const char *violated = err_failed(e) ? db_unique_violation(s->db) : NULL;
-    if (violated && strcmp(violated, "user_identities_key") == 0)
-        return err_make(ERR_BAD_REQUEST, "user_identity_key_already_exists",
-                        "Another user identity in this workspace has this user_identity_key.");
-    return e;
+    return store_conflict(
+        s, e, "user_identities_key",
+        err_make(ERR_BAD_REQUEST, "user_identity_key_already_exists",
+                 "Another user identity in this workspace has this user_identity_key."));
 }
 
 typedef struct identity_write {

@@ -48,6 +48,10 @@ const srv = useServer({ args: ['--action-delay-ms', '20'] })
 /** Objects the setup creates (filled in by `before`). */
 const F = {}
 
+/** A PIN no other code of the matrix has. */
+let codeCount = 0
+const nextCode = () => String(100000 + codeCount++)
+
 // ---- how to call each route validly ----
 //
 // creds: the credentials shared/API.md gives the route (AK, CST, PK), which
@@ -201,6 +205,95 @@ const MATRIX = {
       },
     ]),
   ),
+  ...(() => {
+    // Codes on john's fresh locks; the routes that change or delete a code
+    // take a fresh one of a pool per allowed call, and the rest name one
+    // that stays.
+    const fresh = (pool, fixed) => (col) => ({ access_code_id: col.as === 'own' || col.as === 'john' ? F[pool].shift() : F[fixed] })
+    const code = { creds: 'AK CST', reach: 'john', notFound: 'access_code_not_found' }
+    return {
+      '/access_codes/create': {
+        creds: 'AK CST',
+        reach: 'john',
+        params: () => ({ device_id: F.john.d1, code: nextCode() }),
+        notFound: 'device_not_found',
+        creates: ['access_code', 'access_code_id'],
+        mutates: true,
+      },
+      '/access_codes/create_multiple': {
+        creds: 'AK CST',
+        reach: 'john',
+        params: () => ({ device_ids: [F.john.d1, F.john.d2] }),
+        notFound: 'device_not_found',
+        createdIds: (body) => body.access_codes.map((c) => c.access_code_id),
+        mutates: true,
+      },
+      '/access_codes/get': { ...code, params: () => ({ access_code_id: F.code }), sees: () => [F.code] },
+      '/access_codes/list': { creds: 'AK CST', reach: 'list', params: () => ({}), sees: () => [F.code] },
+      '/access_codes/update': {
+        ...code,
+        params: (col) => ({ access_code_id: F.code, name: `Matrix ${col.name}`.slice(0, 60) }),
+        mutates: true,
+      },
+      '/access_codes/update_multiple': {
+        ...code,
+        params: (col) => ({ common_code_key: F.group, name: `Matrix ${col.name}`.slice(0, 60) }),
+        mutates: true,
+      },
+      '/access_codes/delete': { ...code, params: fresh('deleteCodes', 'code'), mutates: true },
+      '/access_codes/generate_code': {
+        creds: 'AK CST',
+        reach: 'john',
+        params: () => ({ device_id: F.john.d1 }),
+        notFound: 'device_not_found',
+      },
+      '/access_codes/pull_backup_access_code': {
+        ...code,
+        params: () => ({ access_code_id: F.backupCode }),
+        sees: () => [F.backupCode, F.backupSpare],
+      },
+      '/access_codes/unmanaged/list': {
+        creds: 'AK CST',
+        reach: 'john',
+        params: () => ({ device_id: F.john.d2 }),
+        notFound: 'device_not_found',
+        sees: () => [F.unmanaged],
+      },
+      '/access_codes/unmanaged/get': { ...code, params: () => ({ access_code_id: F.unmanaged }), sees: () => [F.unmanaged] },
+      '/access_codes/unmanaged/convert_to_managed': {
+        ...code,
+        params: fresh('toConvert', 'unmanaged'),
+        mutates: true,
+      },
+      '/access_codes/unmanaged/update': {
+        ...code,
+        params: (col) => ({ ...fresh('toUpdate', 'unmanaged')(col), is_managed: true }),
+        mutates: true,
+      },
+      '/access_codes/unmanaged/delete': { ...code, params: fresh('toRemove', 'unmanaged'), mutates: true },
+      '/access_codes/simulate/create_unmanaged_access_code': {
+        creds: 'AK',
+        reach: 'john',
+        params: () => ({ device_id: F.john.d2, name: 'Matrix', code: nextCode() }),
+        notFound: 'device_not_found',
+        creates: ['access_code', 'access_code_id'],
+        mutates: true,
+      },
+      // Sandbox reachability, on a lock no session holds.
+      ...Object.fromEntries(
+        ['/devices/simulate/connect', '/devices/simulate/disconnect'].map((route) => [
+          route,
+          {
+            creds: 'AK',
+            reach: 'workspace',
+            params: () => ({ device_id: F.deletable.d2 }),
+            notFound: 'device_not_found',
+            mutates: true,
+          },
+        ]),
+      ),
+    }
+  })(),
   '/locks/lock_door': {
     creds: 'AK CST',
     reach: 'john',
@@ -388,7 +481,7 @@ const CREDENTIALS = [
     kind: 'client_session',
     as: 'other',
     session: () => F.janeUser,
-    own: () => [...JANE_DEVICES, SEED.janeAccount],
+    own: () => [...JANE_DEVICES, SEED.janeAccount, F.janeCode],
     headers: () => place('authorization', F.janeUser.token),
   },
   { name: 'expired token', dead: 'client_session_expired', headers: () => place('authorization', F.expired.token) },
@@ -536,6 +629,9 @@ async function runCheck(check, created) {
     const id = res.body?.[key]?.[idKey]
     if (id) created.add(id)
   }
+  if (entry.createdIds && res.status === 200 && check.phase === 'allowed' && col.as !== 'foreign') {
+    for (const id of entry.createdIds(res.body)) created.add(id)
+  }
 }
 
 // ---- snapshots (read with the API key) ----
@@ -546,6 +642,7 @@ const SNAPSHOT_LISTS = [
   ['client session', '/client_sessions/list', 'client_sessions', 'client_session_id'],
   ['connect webview', '/connect_webviews/list', 'connect_webviews', 'connect_webview_id'],
   ['user identity', '/user_identities/list', 'user_identities', 'user_identity_id'],
+  ['access code', '/access_codes/list', 'access_codes', 'access_code_id'],
 ]
 
 /** Workspace 1's objects by "<kind> <id>", and the devices john's token sees. */
@@ -686,6 +783,58 @@ describe('authorization matrix', () => {
       assert.ok(johnsEvents.length > 0, "john's token sees events of his own")
       F.event = johnsEvents[0].event_id
 
+      // Access codes: john's on his fresh locks, and one on jane's lock.
+      const newCode = async (device_id, extra = {}) =>
+        ok(await post('/access_codes/create', AK1, { device_id, code: nextCode(), ...extra }), 'access_code')
+          .access_code.access_code_id
+      const newUnmanaged = async () =>
+        ok(
+          await post('/access_codes/simulate/create_unmanaged_access_code', AK1, {
+            device_id: F.john.d2,
+            name: 'Found on the lock',
+            code: nextCode(),
+          }),
+          'access_code',
+        ).access_code.access_code_id
+      const pool = (n, make) => Promise.all(Array.from({ length: n }, make))
+      F.code = await newCode(F.john.d1)
+      F.janeCode = await newCode(JANE_DEVICES[0])
+      const group = ok(
+        await post('/access_codes/create_multiple', AK1, { device_ids: [F.john.d1, F.john.d2] }),
+        'access_codes',
+      ).access_codes
+      F.group = group[0].common_code_key
+      const now = Date.now()
+      F.backupCode = await newCode(F.john.d1, {
+        starts_at: new Date(now).toISOString(),
+        ends_at: new Date(now + 3_600_000).toISOString(),
+        use_backup_access_code_pool: true,
+      })
+      const pulled = await waitFor(
+        async () => {
+          const res = await post('/access_codes/pull_backup_access_code', AK1, { access_code_id: F.backupCode })
+          return res.status === 200 && res.body
+        },
+        { ms: REQUEST_MS, what: 'a spare code on the lock' },
+      )
+      F.backupSpare = pulled.backup_access_code.access_code_id
+      F.deleteCodes = await pool(6, () => newCode(F.john.d2))
+      F.unmanaged = await newUnmanaged()
+      F.toConvert = await pool(6, newUnmanaged)
+      F.toUpdate = await pool(6, newUnmanaged)
+      F.toRemove = await pool(6, newUnmanaged)
+      const johnsCodes = [
+        F.code,
+        ...group.map((c) => c.access_code_id),
+        F.backupCode,
+        F.backupSpare,
+        ...F.deleteCodes,
+        F.unmanaged,
+        ...F.toConvert,
+        ...F.toUpdate,
+        ...F.toRemove,
+      ]
+
       // Workspace-1 objects no session holds, for the destructive routes.
       F.deletable = await freshAccount(AK1, 'schlage', LOGINS.john) // devices/delete, connected_accounts/update
       F.removable = await freshAccount(AK1, 'schlage', LOGINS.offline) // connected_accounts/delete
@@ -710,11 +859,13 @@ describe('authorization matrix', () => {
         SEED.johnIdentity,
         F.attempt,
         ...johnsEvents.map((e) => e.event_id),
+        ...johnsCodes,
       ])
       const objects = new Set([
         ...johnOwn,
         ...JANE_DEVICES,
         SEED.janeAccount,
+        F.janeCode,
         ...[F.deletable, F.removable].flatMap((a) => [a.account, a.webview, ...a.devices]),
         ...[F.expired, F.revoked, F.deleted, F.emptyUser, F.janeUser].flatMap(sessionIds),
         ...[F.grantSession, F.revokeSession, F.deleteSession].flatMap(sessionIds),
@@ -759,6 +910,7 @@ describe('authorization matrix', () => {
         F.webviewToDelete.connect_webview_id,
         F.identityToUpdate.user_identity_id,
         F.identityToDelete.user_identity_id,
+        ...johnsCodes, // the allowed checks update, convert and delete them
       ])
 
       // The plan: denied checks first (so that every object they name still
