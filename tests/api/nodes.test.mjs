@@ -123,6 +123,44 @@ describe('two nodes on one database', () => {
     const keys = Object.keys(got).filter((k) => k.startsWith(prefix))
     assert.equal(keys.length, 50, `all 50 keys kept, got ${keys.length}`)
   })
+
+  test('access codes: each scheduled change happens once, whichever node claims it', async () => {
+    const start = Date.now() + 1500
+    const nodes = [a, b]
+    const ids = []
+    for (let i = 0; i < 8; i++) {
+      const res = await call(nodes[i % 2], '/access_codes/create', {
+        token: SEED.apiKey1,
+        body: {
+          device_id: 'august_device_1',
+          code: String(70000 + i),
+          starts_at: new Date(start).toISOString(),
+          ends_at: new Date(start + 1500).toISOString(),
+        },
+      })
+      ids.push(assertOk(res, 'access_code').access_code.access_code_id)
+    }
+    for (const id of ids) {
+      await eventually(
+        async () =>
+          (await call(nodes[ids.indexOf(id) % 2], '/access_codes/get', { token: SEED.apiKey1, body: { access_code_id: id } }))
+            .status === 404,
+        15_000,
+        `access code ${id} removed at its end`,
+      )
+    }
+    for (const id of ids) {
+      const { events } = assertOk(
+        await call(b, '/events/list', { token: SEED.apiKey1, body: { since: '2000-01-01T00:00:00Z', access_code_id: id } }),
+        'events',
+      )
+      assert.deepEqual(
+        events.map((e) => e.event_type),
+        ['access_code.created', 'access_code.set_on_device', 'access_code.removed_from_device', 'access_code.deleted'],
+        `the events of ${id}`,
+      )
+    }
+  })
 })
 
 describe('action attempts belong to the cluster', () => {
