@@ -13,6 +13,7 @@
 #include "api/render.h"
 #include "core/code_rules.h"
 #include "core/ids.h"
+#include "core/json_text.h"
 #include "jobs/access_codes.h"
 #include "jobs/action_worker.h"
 
@@ -743,6 +744,53 @@ err access_codes_pull_backup_access_code(api_call *c)
     c->out = json_pack("{s:o,s:o}", "access_code", render_access_code(&p.ac, &p.d),
                        "backup_access_code", render_access_code(&p.backup, &p.d));
     return ERR_NONE;
+}
+
+typedef struct pool_switch {
+    api_call *c;
+    const char *device_id;
+    bool enabled;
+} pool_switch;
+
+/* Turns the device's backup pool on or off; off, its spare codes (not yet
+ * handed out) are removed from the lock. */
+static err switch_pool(store *s, void *ctx)
+{
+    pool_switch *p = ctx;
+    api_call *c = p->c;
+    store_scope scope = api_scope(c, NULL);
+    store_device d;
+    err e = store_device_get(s, c->a, &scope, p->device_id, NULL, true, &d);
+    if (err_failed(e))
+        return e;
+    if (!code_rules_of(d.extra_properties).backup_pool_supported)
+        return err_make(ERR_BAD_REQUEST, "invalid_input",
+                        "The device does not support a backup access code pool.");
+    json_t *props = render_stored_object(d.extra_properties);
+    json_object_set_new(props, "backup_access_code_pool_enabled", json_boolean(p->enabled));
+    e = store_device_set_extra_properties(s, &scope, d.device_id, json_text(c->a, props));
+    store_access_code_filter f = {.device_id = d.device_id, .managed = true, .backup = true};
+    store_access_code *rows = NULL;
+    size_t n = 0;
+    if (!err_failed(e) && !p->enabled)
+        e = store_access_code_list(s, c->a, &scope, &f, &(store_page){0, 1000}, &rows, &n);
+    for (size_t i = 0; i < n && !err_failed(e); i++) {
+        if (!rows[i].is_backup || rows[i].ends_at || rows[i].deleting)
+            continue;
+        rows[i].deleting = true;
+        rows[i].due_at = c->now;
+        e = store_access_code_write(s, &rows[i]);
+    }
+    return e;
+}
+
+err access_codes_switch_backup_pool(api_call *c, const char *device_id, bool enabled)
+{
+    pool_switch p = {c, device_id, enabled};
+    err e = store_transaction(c->srv->store, switch_pool, &p);
+    if (!err_failed(e))
+        action_worker_wake(c->srv->actions);
+    return e;
 }
 
 /* ---- sandbox ---- */

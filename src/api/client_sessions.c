@@ -122,7 +122,8 @@ static err check_publishable_key(api_call *c, const char *uik, const grant_param
 {
     if (c->auth->kind != CRED_PUBLISHABLE_KEY)
         return ERR_NONE;
-    if (g->any || param_present(c->p, "expires_at") || param_present(c->p, "customer_key"))
+    if (g->any || param_present(c->p, "expires_at") || param_present(c->p, "customer_key") ||
+        param_present(c->p, "customer_id"))
         return err_make(ERR_FORBIDDEN, "publishable_keys_must_create_empty_client_sessions",
                         "A publishable key can only create a client session with no connected "
                         "accounts, connect webviews, user identity, customer key or expiry.");
@@ -171,7 +172,15 @@ err client_sessions_create(api_call *c)
     int64_t expires_at = 0;
     grant_params g;
     err e = read_grants(c, &g);
+    /* latchkey knows a customer by its key alone (connect webviews and
+     * accounts carry it), so customer_id names the same: the customer. */
+    const char *customer_id = NULL;
     param_nonempty_str(c->p, "customer_key", &customer_key);
+    if (param_nonempty_str(c->p, "customer_id", &customer_id) && customer_key &&
+        strcmp(customer_id, customer_key) != 0)
+        param_reject(c->p, "customer_id", "Give customer_key or customer_id, not two customers");
+    if (!customer_key)
+        customer_key = customer_id;
     read_expires_at(c, &expires_at);
     if (err_failed(e) || err_failed(e = check_publishable_key(c, uik, &g)) ||
         err_failed(e = params_check(c->p)))

@@ -239,7 +239,11 @@ err devices_update(api_call *c)
         json_decref(properties);
     }
     metadata_read(c, "custom_metadata", true, &metadata);
+    bool pool = true;
+    bool switch_pool = param_bool(c->p, "backup_access_code_pool_enabled", &pool);
     err e = params_check(c->p);
+    if (!err_failed(e) && switch_pool)
+        e = access_codes_switch_backup_pool(c, ch.id, pool);
     if (!err_failed(e)) {
         ch.scope = api_scope(c, NULL);
         e = metadata_update(c, metadata,

@@ -96,6 +96,8 @@ err access_codes_unmanaged_convert_to_managed(api_call *c);
 err access_codes_unmanaged_update(api_call *c);
 err access_codes_unmanaged_delete(api_call *c);
 err access_codes_simulate_create_unmanaged_access_code(api_call *c);
+/* devices/update's backup_access_code_pool_enabled (api/access_codes.c). */
+err access_codes_switch_backup_pool(api_call *c, const char *device_id, bool enabled);
 err devices_simulate_connect(api_call *c);
 err devices_simulate_disconnect(api_call *c);
 /* 403 unless the caller's workspace is a sandbox (simulations). */

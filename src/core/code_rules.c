@@ -10,12 +10,14 @@ static const struct {
     const char *properties;
 } SANDBOX[] = {
     {"august_lock", "{\"supported_code_lengths\":[4,5,6,7,8],\"max_active_codes_supported\":250,"
-                    "\"code_constraints\":[],\"supports_backup_access_code_pool\":true}"},
+                    "\"code_constraints\":[],\"supports_backup_access_code_pool\":true,"
+                  "\"backup_access_code_pool_enabled\":true}"},
     {"schlage_lock", "{\"supported_code_lengths\":[4,5,6,7,8],\"max_active_codes_supported\":20,"
                      "\"code_constraints\":[{\"constraint_type\":\"name_length\",\"max_length\":9}],"
                      "\"supports_backup_access_code_pool\":false}"},
     {"yale_lock", "{\"supported_code_lengths\":[4,5,6,7,8,9,10],\"max_active_codes_supported\":250,"
-                  "\"code_constraints\":[],\"supports_backup_access_code_pool\":true}"},
+                  "\"code_constraints\":[],\"supports_backup_access_code_pool\":true,"
+                  "\"backup_access_code_pool_enabled\":true}"},
     {"nuki_lock", "{\"supported_code_lengths\":[6],\"max_active_codes_supported\":100,"
                   "\"code_constraints\":[{\"constraint_type\":\"no_zeros\"},"
                   "{\"constraint_type\":\"cannot_start_with_12\"},"
@@ -59,7 +61,10 @@ code_rules code_rules_of(const char *extra_properties)
             if (r.nlengths < (int)(sizeof r.lengths / sizeof *r.lengths) && json_is_integer(v))
                 r.lengths[r.nlengths++] = (int)json_integer_value(v);
         r.max_active = json_integer_value(json_object_get(p, "max_active_codes_supported"));
-        r.backup_pool = json_is_true(json_object_get(p, "supports_backup_access_code_pool"));
+        r.backup_pool_supported = json_is_true(json_object_get(p, "supports_backup_access_code_pool"));
+        /* On unless devices/update turned it off. */
+        r.backup_pool = r.backup_pool_supported &&
+                        !json_is_false(json_object_get(p, "backup_access_code_pool_enabled"));
         size_t j;
         json_t *c;
         json_array_foreach(json_object_get(p, "code_constraints"), j, c)

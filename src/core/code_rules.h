@@ -1,6 +1,7 @@
 /* What a lock allows of access codes: the properties a device that takes
  * codes reports (supported_code_lengths, max_active_codes_supported,
- * code_constraints, supports_backup_access_code_pool), kept in the device's
+ * code_constraints, supports_backup_access_code_pool and
+ * backup_access_code_pool_enabled), kept in the device's
  * stored properties, and the checks and code generation that follow from
  * them. The sandbox locks' properties come from here, by device type. */
 #ifndef LATCHKEY_CODE_RULES_H
@@ -20,7 +21,8 @@ typedef struct code_rules {
     int lengths[16];         /* supported code lengths */
     int nlengths;
     int64_t max_active;      /* 0: no limit */
-    bool backup_pool;        /* supports_backup_access_code_pool */
+    bool backup_pool_supported; /* supports_backup_access_code_pool */
+    bool backup_pool;        /* ... and backup_access_code_pool_enabled */
     bool no_zeros;
     bool cannot_start_with_12;
     int name_min, name_max;  /* name_length; 0: none */

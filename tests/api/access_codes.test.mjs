@@ -291,6 +291,26 @@ describe('access codes', () => {
     const events = await codeEvents(srv, code.access_code_id)
     const pull = events.find((e) => e.event_type === 'access_code.backup_access_code_pulled')
     assert.equal(pull.backup_access_code_id, pulled.backup_access_code.access_code_id)
+    // Turned off with devices/update: no new codes use it, its spares leave the lock.
+    await seam.devices.update({ device_id: 'august_device_1', backup_access_code_pool_enabled: false })
+    const off = await seam.devices.get({ device_id: 'august_device_1' })
+    assert.equal(off.properties.backup_access_code_pool_enabled, false)
+    await sdkRejects(
+      seam.accessCodes.create({
+        device_id: 'august_device_1',
+        starts_at: iso(start),
+        ends_at: iso(start + 3_600_000),
+        use_backup_access_code_pool: true,
+      }),
+      400,
+      'invalid_input',
+    )
+    await seam.devices.update({ device_id: 'august_device_1', backup_access_code_pool_enabled: true })
+    await sdkRejects(
+      seam.devices.update({ device_id: 'schlage_device_id', backup_access_code_pool_enabled: true }),
+      400,
+      'invalid_input',
+    )
     // The schlage lock has no pool.
     await sdkRejects(
       seam.accessCodes.create({

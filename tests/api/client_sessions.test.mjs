@@ -112,6 +112,21 @@ describe('client_sessions/create', () => {
     assert.equal(got.customer_key, 'customer_42')
   })
 
+  it('customer_id names the customer too (latchkey knows customers by key)', async () => {
+    const cs = await create({ customer_id: 'customer_43' })
+    assert.equal(cs.customer_key, 'customer_43')
+    const both = await call(srv, '/client_sessions/create', {
+      token: AK,
+      body: { customer_key: 'customer_43', customer_id: 'customer_44' },
+    })
+    assertInvalidInput(both, 'customer_id')
+    const pk = await call(srv, '/client_sessions/create', {
+      headers: { 'seam-publishable-key': SEED.publishableKey1 },
+      body: { user_identifier_key: uniqueKey(), customer_id: 'customer_45' },
+    })
+    assert.equal(pk.status, 403, pk.text)
+  })
+
   it('without user_identifier_key: each call is a new session with a null key', async () => {
     const res1 = await call(srv, '/client_sessions/create', { token: AK, body: {} })
     const res2 = await call(srv, '/client_sessions/create', { token: AK, body: {} })

@@ -66,8 +66,7 @@ function documented(path) {
  * the list) or another one is refused.
  */
 const STILL_REFUSED = {
-  '/client_sessions/create': ['customer_id'],
-  '/devices/update': ['backup_access_code_pool_enabled', 'is_managed'],
+  '/devices/update': ['is_managed'],
 }
 
 const unrecognized = (res) =>
