@@ -7,6 +7,7 @@
 
 
 #include "api/capabilities.h"
+#include "api/derived_properties.h"
 #include "core/device_types.h"
 #include "core/timeutil.h"
 
@@ -119,6 +120,7 @@ static json_t *device_properties(const store_device *d, device_category cat)
         json_object_set_new(p, "battery", json_pack("{s:f,s:s}", "level", d->battery_level,
                                                     "status", status));
     }
+    derived_properties_add(p, cat, d->device_type);
     return p;
 }
 
