@@ -54,6 +54,7 @@ static err seed_devices(store *s, int64_t t)
 {
     static const char ecobee_extra[] =
         "{\"is_cooling_available\":true,\"is_heating_available\":true,\"available_climate_presets\":[],"
+        "\"temperature_celsius\":22,\"relative_humidity\":0.36,"
         "\"min_heating_cooling_delta_celsius\":2.78,\"is_fan_running\":true,"
         "\"fan_mode_setting\":\"auto\",\"current_climate_setting\":{"
         "\"automatic_heating_enabled\":false,\"automatic_cooling_enabled\":true,"

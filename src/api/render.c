@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-
 #include "api/capabilities.h"
+#include "api/derived_properties.h"
 #include "core/code_rules.h"
 #include "core/device_types.h"
 #include "core/timeutil.h"
@@ -122,6 +122,7 @@ static json_t *device_properties(const store_device *d, device_category cat)
         json_object_set_new(p, "battery", json_pack("{s:f,s:s}", "level", d->battery_level,
                                                     "status", status));
     }
+    derived_properties_add(p, cat, d->device_type);
     return p;
 }
 

@@ -5,17 +5,11 @@
 #include <string.h>
 
 #include "core/json_text.h"
+#include "core/temperature.h"
 
 bool climate_action(const char *action_type)
 {
     return strcmp(action_type, "SET_HVAC_MODE") == 0 || strcmp(action_type, "SET_FAN_MODE") == 0;
-}
-
-/* To a tenth of a degree. */
-static double fahrenheit(double celsius)
-{
-    double f = (celsius * 9.0 / 5.0 + 32.0) * 10;
-    return (double)(long long)(f + (f >= 0 ? 0.5 : -0.5)) / 10;
 }
 
 /* Copies a set point (by its Celsius key) into the setting, in both units. */
@@ -26,7 +20,8 @@ static void set_point(json_t *setting, json_t *params, const char *celsius_key,
     if (!json_is_number(c))
         return;
     json_object_set_new(setting, celsius_key, json_real(json_number_value(c)));
-    json_object_set_new(setting, fahrenheit_key, json_real(fahrenheit(json_number_value(c))));
+    json_object_set_new(setting, fahrenheit_key,
+                        json_real(temperature_fahrenheit(json_number_value(c))));
 }
 
 static const char *climate_apply(arena *a, const char *extra_properties, const char *action_type,

@@ -12,11 +12,14 @@
 static const char *const SANDBOX_LOGINS[] = {"jane@example.com", "john@example.com",
                                              "offline@example.com", NULL};
 
+/* Heating, with both set points (as an ecobee keeps them in every mode). */
 static const char THERMOSTAT_PROPERTIES[] =
     "{\"is_cooling_available\":true,\"is_heating_available\":true,\"available_climate_presets\":[],"
     "\"temperature_celsius\":21.5,\"relative_humidity\":0.42,"
-    "\"current_climate_setting\":{\"hvac_mode_setting\":\"heat\","
-    "\"heating_set_point_celsius\":20,\"manual_override_allowed\":true}}";
+    "\"min_heating_cooling_delta_celsius\":2.78,\"fan_mode_setting\":\"auto\","
+    "\"current_climate_setting\":{\"hvac_mode_setting\":\"heat\",\"fan_mode_setting\":\"auto\","
+    "\"heating_set_point_celsius\":20,\"cooling_set_point_celsius\":24,"
+    "\"manual_override_allowed\":true}}";
 
 /* The sandbox accounts of one lock provider: each login's locks. */
 #define LOCK(key_, name_, model_, locked_, battery_, online_)                              \

@@ -9,9 +9,9 @@ import { after, before, describe, it } from 'node:test'
 
 import { SeamHttp } from '@seamapi/http/connect'
 
-import { SEED, startServer } from '../api/harness.mjs'
+import { SEED } from '../api/harness.mjs'
 import { ACTION_MS, TEST_MS, launchBrowser, openPage, screenshot } from './browser.mjs'
-import { listedDeviceIds, openExample, pasteToken, startExample, waitReady } from './example_support.mjs'
+import { listedDeviceIds, openExample, pasteToken, startSeededExample, waitReady } from './example_support.mjs'
 
 let latchkey
 let example
@@ -20,12 +20,7 @@ let seam
 const users = {} // name -> { context, page, requests, responses }
 
 before(async () => {
-  latchkey = await startServer({ args: ['--action-delay-ms', '200'] })
-  example = await startExample({
-    latchkey: latchkey.url,
-    apiKey: SEED.apiKey1,
-    publishableKey: SEED.publishableKey1,
-  })
+  ;({ latchkey, example } = await startSeededExample())
   browser = await launchBrowser()
   seam = SeamHttp.fromApiKey(SEED.apiKey1, { endpoint: latchkey.url })
 })

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 
-import { JOHN_DEVICES, SEED, startServer } from '../api/harness.mjs'
+import { JOHN_DEVICES, SEED } from '../api/harness.mjs'
 import { TEST_MS, launchBrowser, openPage, screenshot, startRedirectTarget } from './browser.mjs'
-import { openExample, startExample } from './example_support.mjs'
+import { openExample, startSeededExample } from './example_support.mjs'
 
 let latchkey
 let example
@@ -16,12 +16,7 @@ let foreign
 let browser
 
 before(async () => {
-  latchkey = await startServer({ args: ['--action-delay-ms', '200'] })
-  example = await startExample({
-    latchkey: latchkey.url,
-    apiKey: SEED.apiKey1,
-    publishableKey: SEED.publishableKey1,
-  })
+  ;({ latchkey, example } = await startSeededExample())
   foreign = await startRedirectTarget()
   browser = await launchBrowser()
 })

@@ -1,11 +1,12 @@
-// Helpers of the example_*.test.mjs suites: start the browser example's
-// server (examples/browser/server.mjs) against a latchkey, and small page
-// helpers for its two pages.
+// Helpers of the suites of the browser example (example_*.test.mjs,
+// components.test.mjs): start the example's server
+// (examples/browser/server.mjs) against a latchkey, and small page helpers
+// for its two pages.
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { STARTUP_MS } from '../api/harness.mjs'
+import { SEED, STARTUP_MS, startServer } from '../api/harness.mjs'
 import { ACTION_MS } from './browser.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -48,6 +49,26 @@ export async function startExample({ latchkey, apiKey, publishableKey }) {
       await exited
       clearTimeout(killer)
     },
+  }
+}
+
+/**
+ * A latchkey with the fixture (devices acting in 200 ms) and the example's
+ * server in front of it with the fixture's API key and publishable key.
+ * Resolves { latchkey, example }.
+ */
+export async function startSeededExample() {
+  const latchkey = await startServer({ args: ['--action-delay-ms', '200'] })
+  try {
+    const example = await startExample({
+      latchkey: latchkey.url,
+      apiKey: SEED.apiKey1,
+      publishableKey: SEED.publishableKey1,
+    })
+    return { latchkey, example }
+  } catch (err) {
+    await latchkey.stop()
+    throw err
   }
 }
 

@@ -1,0 +1,11 @@
+/* Degrees Celsius as degrees Fahrenheit, to a tenth of a degree: how
+ * latchkey shows a temperature it holds in Celsius in the other unit. */
+#ifndef LATCHKEY_TEMPERATURE_H
+#define LATCHKEY_TEMPERATURE_H
+
+/* A temperature. */
+double temperature_fahrenheit(double celsius);
+/* A difference of temperatures (no offset). */
+double temperature_fahrenheit_delta(double celsius);
+
+#endif
