@@ -22,6 +22,7 @@ json_t *render_connect_webview(const store_connect_webview *cw, const char *url)
 json_t *render_action_attempt(const store_action_attempt *aa);
 json_t *render_event(const store_event *ev);
 json_t *render_user_identity(const store_user_identity *ui);
+json_t *render_noise_threshold(const store_noise_threshold *nt);
 /* image_url is a self-contained data: URI (a badge with the initial), so
  * no asset needs serving. */
 json_t *render_device_provider(const struct provider *p);
