@@ -4,6 +4,7 @@
 #include "core/code_rules.h"
 #include "core/ids.h"
 #include "core/timeutil.h"
+#include "providers/sandbox_thermostat.h"
 
 err admin_workspace_create(store *s, arena *a, const char *name, bool sandbox,
                            store_workspace *out)
@@ -52,14 +53,18 @@ err admin_api_key_create(store *s, const token_keys *keys, arena *a, const char 
 
 static err seed_devices(store *s, int64_t t)
 {
+    /* fake-seam-connect's thermostat, with what a sandbox ecobee reports
+     * of itself, resting at 21.5 °C (between its set points). */
     static const char ecobee_extra[] =
-        "{\"is_cooling_available\":true,\"is_heating_available\":true,\"available_climate_presets\":[],"
-        "\"temperature_celsius\":22,\"relative_humidity\":0.36,"
-        "\"min_heating_cooling_delta_celsius\":2.78,\"is_fan_running\":true,"
+        "{" SANDBOX_THERMOSTAT_REPORTS "\"available_climate_presets\":[],"
+        "\"temperature_celsius\":21.5,\"temperature_fahrenheit\":70.7,\"relative_humidity\":0.4,"
+        "\"is_heating\":false,\"is_cooling\":false,\"is_fan_running\":false,"
         "\"fan_mode_setting\":\"auto\",\"current_climate_setting\":{"
         "\"automatic_heating_enabled\":false,\"automatic_cooling_enabled\":true,"
         "\"hvac_mode_setting\":\"cool\",\"manual_override_allowed\":true,"
-        "\"cooling_set_point_celsius\":24,\"heating_set_point_celsius\":18}}";
+        "\"fan_mode_setting\":\"auto\",\"cooling_set_point_celsius\":24,"
+        "\"cooling_set_point_fahrenheit\":75.2,\"heating_set_point_celsius\":18,"
+        "\"heating_set_point_fahrenheit\":64.4}}";
     const store_device devices[] = {
         {.device_id = "august_device_1", .connected_account_id = JOHN,
          .device_type = "august_lock", .manufacturer = "august", .name = "Fake August Lock 1",
@@ -160,9 +165,17 @@ static err seed_all(store *s, void *ctx_)
     store_user_identity ui = {.user_identity_id = "john_user_identity_id", .workspace_id = WS1,
                               .user_identity_key = "john_user_identifier_key",
                               .email_address = "jane@example.com", .created_at = t};
+    /* The noise sensor's threshold, as fake-seam-connect seeds it. */
+    store_noise_threshold nt = {.noise_threshold_id = "ab9c3f4e-8d2b-4c61-9e57-2f0a6d1b7c34",
+                                .workspace_id = WS1, .device_id = "minut_device_1",
+                                .connected_account_id = JOHN, .name = "builtin_normal_hours",
+                                .starts_daily_at = "00:00:00[America/Los_Angeles]",
+                                .ends_daily_at = "23:59:59[America/Los_Angeles]",
+                                .noise_threshold_decibels = 60, .noise_threshold_nrs = -1,
+                                .created_at = t};
     if (err_failed(e = store_connect_webview_create(s, &cw)) ||
         err_failed(e = store_user_identity_create(s, &ui)) ||
-        err_failed(e = seed_devices(s, t)))
+        err_failed(e = seed_devices(s, t)) || err_failed(e = store_noise_threshold_create(s, &nt)))
         return e;
     return seed_client_session(s, keys, a, t);
 }

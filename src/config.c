@@ -42,6 +42,9 @@ static const option_def OPTIONS[] = {
      "milliseconds a real device has to report a lock or unlock before the attempt fails (15000)"},
     {"--link-lease-ms", "LATCHKEY_LINK_LEASE_MS", OPT_UINT, OFF(link_lease_ms),
      "milliseconds after a node dies before another takes over its real devices' connections (10000)"},
+    {"--climate-degrees-per-hour", "LATCHKEY_CLIMATE_DEGREES_PER_HOUR", OPT_UINT,
+     OFF(climate_degrees_per_hour),
+     "degrees Celsius an hour a sandbox thermostat moves the temperature toward its set point; 0: never (30)"},
     {"--cache-mib", "LATCHKEY_CACHE_MIB", OPT_UINT, OFF(cache_mib),
      "MiB of memory for answers of read-only calls, kept until their workspace changes; 0: none (32)"},
     {"--name", "LATCHKEY_NAME", OPT_STR, OFF(name), "name (workspace create, api-key create)"},
@@ -92,6 +95,7 @@ bool config_load(config *cfg, int argc, char **argv, int first, char *why, size_
         .action_delay_ms = 300,
         .command_timeout_ms = 15000,
         .link_lease_ms = 10000,
+        .climate_degrees_per_hour = 30,
     };
     const size_t n = sizeof OPTIONS / sizeof *OPTIONS;
     for (size_t i = 0; i < n; i++) {
@@ -138,6 +142,11 @@ bool config_load(config *cfg, int argc, char **argv, int first, char *why, size_
     }
     if (cfg->link_lease_ms < 3000 || cfg->link_lease_ms > 600000) {
         snprintf(why, whylen, "link-lease-ms must be between 3000 and 600000 (leases are renewed every second)");
+        return false;
+    }
+    if (cfg->climate_degrees_per_hour > 36000) {
+        snprintf(why, whylen,
+                 "climate-degrees-per-hour must be at most 36000 (ten degrees a second)");
         return false;
     }
     if (cfg->cache_mib > 65536) {

@@ -21,6 +21,7 @@ typedef struct config {
     unsigned command_timeout_ms;
     unsigned link_lease_ms;
     unsigned cache_mib; /* answer cache; 0: off */
+    unsigned climate_degrees_per_hour; /* sandbox thermostats' pace; 0: they never move */
     /* admin commands */
     const char *name;
     const char *workspace_id;

@@ -240,7 +240,7 @@ static int cmd_serve(app *ap)
     links *live = links_start(ap->store, &ap->keys, &lc);
     if (!live)
         return fail("serve", "cannot start the links job");
-    action_worker *actions = action_worker_start(ap->store, live);
+    action_worker *actions = action_worker_start(ap->store, live, cfg->climate_degrees_per_hour);
     if (!actions) {
         links_stop(live);
         links_free(live);

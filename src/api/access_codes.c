@@ -768,7 +768,8 @@ static err switch_pool(store *s, void *ctx)
                         "The device does not support a backup access code pool.");
     json_t *props = render_stored_object(d.extra_properties);
     json_object_set_new(props, "backup_access_code_pool_enabled", json_boolean(p->enabled));
-    e = store_device_set_extra_properties(s, &scope, d.device_id, json_text(c->a, props));
+    e = store_device_set_properties(s, &scope, d.device_id, json_text(c->a, props),
+                                    d.climate_moved_at);
     store_access_code_filter f = {.device_id = d.device_id, .managed = true, .backup = true};
     store_access_code *rows = NULL;
     size_t n = 0;

@@ -52,6 +52,7 @@ typedef struct api_wait {
     const char *action_attempt_id; /* NULL: not waiting */
     const char *workspace_id;
     int64_t deadline_ms;
+    const char *also; /* members the answer has besides the attempt (a serialized object), or NULL */
 } api_wait;
 
 enum { API_MAX_HEADERS = 8 };

@@ -52,7 +52,8 @@ static void add_fahrenheit(json_t *v)
     json_decref(twins);
 }
 
-/* The modes its heating and cooling allow, when the thermostat names none. */
+/* The modes its heating and cooling allow, when the thermostat names none
+ * (those a latchkey before climate presets stored). */
 static void add_hvac_modes(json_t *p)
 {
     if (json_object_get(p, "available_hvac_mode_settings"))

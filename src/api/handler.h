@@ -104,5 +104,17 @@ err devices_simulate_disconnect(api_call *c);
 err api_sandbox_only(api_call *c);
 /* The connect webview's page (api/connect_page.c). */
 err connect_webview_page(api_call *c);
+/* Climate presets (api/climate_presets.c). */
+err thermostats_create_climate_preset(api_call *c);
+err thermostats_update_climate_preset(api_call *c);
+err thermostats_delete_climate_preset(api_call *c);
+err thermostats_set_fallback_climate_preset(api_call *c);
+err thermostats_activate_climate_preset(api_call *c);
+/* Noise thresholds (api/noise_thresholds.c). */
+err noise_thresholds_list(api_call *c);
+err noise_thresholds_get(api_call *c);
+err noise_thresholds_create(api_call *c);
+err noise_thresholds_update(api_call *c);
+err noise_thresholds_delete(api_call *c);
 
 #endif

@@ -30,7 +30,7 @@ static err act(api_call *c, bool lock)
         return err_make(ERR_BAD_REQUEST, "action_not_supported",
                         lock ? "This lock cannot be locked remotely."
                              : "This lock cannot be unlocked remotely.");
-    return action_start(c, &d, lock ? "LOCK_DOOR" : "UNLOCK_DOOR", NULL, sync);
+    return action_start(c, &d, lock ? "LOCK_DOOR" : "UNLOCK_DOOR", NULL, sync, NULL);
 }
 
 err locks_lock_door(api_call *c) { return act(c, true); }

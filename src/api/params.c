@@ -265,6 +265,23 @@ static bool list_size_ok(params *p, const char *key, size_t n)
     return false;
 }
 
+bool param_choice(params *p, const char *key, const char *const *choices, const char **out)
+{
+    const char *v;
+    if (!param_str(p, key, &v))
+        return false;
+    const char *expected = "";
+    for (const char *const *c = choices; *c; c++) {
+        if (strcmp(v, *c) == 0) {
+            *out = v;
+            return true;
+        }
+        expected = arena_sprintf(p->a, "%s%s%s", expected, *expected ? ", " : "", *c);
+    }
+    param_reject(p, key, arena_sprintf(p->a, "Expected one of: %s", expected));
+    return false;
+}
+
 const char *param_required_str(params *p, const char *key)
 {
     const char *v = NULL;

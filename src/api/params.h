@@ -32,6 +32,8 @@ bool param_str(params *p, const char *key, const char **out);
 bool param_long_str(params *p, const char *key, size_t max, const char **out);
 /* A string that must not be empty when given. */
 bool param_nonempty_str(params *p, const char *key, const char **out);
+/* One of choices (NULL-terminated), when given. */
+bool param_choice(params *p, const char *key, const char *const *choices, const char **out);
 /* An array of strings of at most PARAM_MAX_TEXT characters (query:
  * repeated keys; "key=" alone is []). */
 bool param_str_list(params *p, const char *key, str_list *out);

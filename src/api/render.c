@@ -398,6 +398,17 @@ json_t *render_user_identity(const store_user_identity *ui)
     return o;
 }
 
+json_t *render_noise_threshold(const store_noise_threshold *nt)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:f}", "noise_threshold_id", nt->noise_threshold_id,
+                          "device_id", nt->device_id, "name", nt->name, "starts_daily_at",
+                          nt->starts_daily_at, "ends_daily_at", nt->ends_daily_at,
+                          "noise_threshold_decibels", nt->noise_threshold_decibels);
+    if (nt->noise_threshold_nrs >= 0)
+        json_object_set_new(o, "noise_threshold_nrs", json_real(nt->noise_threshold_nrs));
+    return o;
+}
+
 json_t *render_device_provider(const provider *p)
 {
     bool lock = p->category == DEVICE_LOCK;

@@ -24,6 +24,7 @@ json_t *render_event(const store_event *ev);
 /* An access code on device d (its errors include the device's). */
 json_t *render_access_code(const store_access_code *ac, const store_device *d);
 json_t *render_user_identity(const store_user_identity *ui);
+json_t *render_noise_threshold(const store_noise_threshold *nt);
 /* image_url is a self-contained data: URI (a badge with the initial), so
  * no asset needs serving. */
 json_t *render_device_provider(const struct provider *p);

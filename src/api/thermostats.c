@@ -2,21 +2,26 @@
  * devices are); heat, cool, heat_cool, off, set_hvac_mode and set_fan_mode
  * as action attempts (SET_HVAC_MODE, SET_FAN_MODE) that the worker applies
  * to the thermostat's current_climate_setting; set_temperature_threshold at
- * once. Set points come in Celsius or Fahrenheit and are kept in both. */
+ * once. Set points come in Celsius or Fahrenheit, are kept in both, and
+ * must be ones the thermostat takes. Climate presets: climate_presets.c. */
+#include "api/thermostats.h"
+
 #include <string.h>
 
 #include "api/actions.h"
 #include "api/devices.h"
 #include "core/json_text.h"
+#include "core/temperature.h"
 #include "jobs/climate.h"
+
+const char *const THERMOSTAT_HVAC_MODES[] = {"off", "heat", "cool", "heat_cool", "eco", NULL};
+const char *const THERMOSTAT_FAN_MODES[] = {"auto", "on", "circulate", NULL};
 
 err thermostats_get(api_call *c) { return get_device_of(c, DEVICE_THERMOSTAT, "thermostat"); }
 
 err thermostats_list(api_call *c) { return list_devices_of(c, DEVICE_THERMOSTAT, "thermostats"); }
 
-/* A temperature given in Celsius or Fahrenheit (<base>_celsius or
- * <base>_fahrenheit, not both), as Celsius into asked[<base>_celsius]. */
-static void read_temperature(api_call *c, json_t *asked, const char *base)
+void thermostat_read_temperature(api_call *c, json_t *asked, const char *base)
 {
     const char *ck = arena_sprintf(c->a, "%s_celsius", base);
     const char *fk = arena_sprintf(c->a, "%s_fahrenheit", base);
@@ -29,19 +34,69 @@ static void read_temperature(api_call *c, json_t *asked, const char *base)
         json_object_set_new(asked, ck, json_real(has_c ? celsius : (fahrenheit - 32) * 5 / 9));
 }
 
-/* The thermostat in scope, with the caller's sync; then the attempt. */
+err thermostat_find(api_call *c, const char *device_id, store_device *d)
+{
+    err e = params_check(c->p);
+    return err_failed(e) ? e : find_device_of(c, DEVICE_THERMOSTAT, device_id, NULL, d);
+}
+
+err thermostat_check_set_points(api_call *c, const store_device *d, json_t *asked)
+{
+    json_t *props = json_loads(d->extra_properties ? d->extra_properties : "{}", 0, NULL);
+    const char *param = NULL;
+    const char *problem =
+        json_is_object(props) ? climate_set_points_problem(c->a, props, asked, &param) : NULL;
+    json_decref(props);
+    if (problem)
+        param_reject(c->p, param, problem);
+    return params_check(c->p);
+}
+
+typedef struct change {
+    store_scope scope;
+    arena *a;
+    const char *device_id, *what, *asked;
+    int64_t now;
+    const char *param; /* the parameter a refusal names */
+} change;
+
+static err write_change(store *s, void *ctx)
+{
+    change *ch = ctx;
+    return climate_write(s, ch->a, &ch->scope, ch->device_id, ch->what, ch->asked, ch->now,
+                         &ch->param);
+}
+
+err thermostat_change(api_call *c, const store_device *d, const char *what, json_t *asked)
+{
+    change ch = {.scope = api_scope(c, NULL), .a = c->a, .device_id = d->device_id,
+                 .what = what, .asked = json_text(c->a, asked), .now = c->now};
+    err e = store_transaction(c->srv->store, write_change, &ch);
+    if (ch.param && e.type && strcmp(e.type, "invalid_input") == 0) {
+        param_reject(c->p, ch.param, e.message);
+        return params_check(c->p);
+    }
+    if (!err_failed(e))
+        c->out = json_object();
+    return e;
+}
+
+/* The thermostat in scope, its set points checked, with the caller's sync;
+ * then the attempt. */
 static err start(api_call *c, const char *action_type, json_t *asked)
 {
     const char *device_id = param_required_str(c->p, "device_id");
     bool sync = false;
     param_bool(c->p, "sync", &sync);
-    err e = params_check(c->p);
     store_device d;
-    if (err_failed(e) || err_failed(e = find_device_of(c, DEVICE_THERMOSTAT, device_id, NULL, &d))) {
+    err e = thermostat_find(c, device_id, &d);
+    if (!err_failed(e))
+        e = thermostat_check_set_points(c, &d, asked);
+    if (err_failed(e)) {
         json_decref(asked);
         return e;
     }
-    return action_start(c, &d, action_type, json_text(c->a, asked), sync);
+    return action_start(c, &d, action_type, json_text(c->a, asked), sync, NULL);
 }
 
 /* SET_HVAC_MODE to mode, with the set points the mode uses (any, for
@@ -52,14 +107,9 @@ static err set_mode(api_call *c, const char *mode, bool any_points)
     bool heats = any_points || strcmp(mode, "heat") == 0 || strcmp(mode, "heat_cool") == 0;
     bool cools = any_points || strcmp(mode, "cool") == 0 || strcmp(mode, "heat_cool") == 0;
     if (heats)
-        read_temperature(c, asked, "heating_set_point");
+        thermostat_read_temperature(c, asked, "heating_set_point");
     if (cools)
-        read_temperature(c, asked, "cooling_set_point");
-    json_t *heat = json_object_get(asked, "heating_set_point_celsius");
-    json_t *cool = json_object_get(asked, "cooling_set_point_celsius");
-    if (heat && cool && json_number_value(heat) >= json_number_value(cool))
-        param_reject(c->p, "heating_set_point_celsius",
-                     "The heating set point must be below the cooling set point");
+        thermostat_read_temperature(c, asked, "cooling_set_point");
     return start(c, "SET_HVAC_MODE", asked);
 }
 
@@ -68,74 +118,61 @@ err thermostats_cool(api_call *c) { return set_mode(c, "cool", false); }
 err thermostats_heat_cool(api_call *c) { return set_mode(c, "heat_cool", false); }
 err thermostats_off(api_call *c) { return set_mode(c, "off", false); }
 
+/* One of choices under key (or, when old_key is not NULL, under that
+ * deprecated name of it); "Required" when neither is given. */
+static const char *required_choice(api_call *c, const char *key, const char *old_key,
+                                   const char *const *choices)
+{
+    const char *v = NULL, *old = NULL;
+    param_choice(c->p, key, choices, &v);
+    if (old_key)
+        param_choice(c->p, old_key, choices, &old);
+    bool given = param_present(c->p, key) || (old_key && param_present(c->p, old_key));
+    if (!given)
+        param_reject(c->p, key, "Required");
+    return v ? v : old;
+}
+
 err thermostats_set_hvac_mode(api_call *c)
 {
-    static const char *const MODES[] = {"off", "heat", "cool", "heat_cool", "eco"};
-    const char *mode = param_required_str(c->p, "hvac_mode_setting");
-    bool known = false;
-    for (size_t i = 0; mode && i < sizeof MODES / sizeof *MODES; i++)
-        known = known || strcmp(mode, MODES[i]) == 0;
-    if (mode && !known)
-        param_reject(c->p, "hvac_mode_setting", "Expected off, heat, cool, heat_cool or eco");
-    return set_mode(c, known ? mode : "off", true);
+    const char *mode = required_choice(c, "hvac_mode_setting", NULL, THERMOSTAT_HVAC_MODES);
+    return set_mode(c, mode ? mode : "off", true);
 }
 
 err thermostats_set_fan_mode(api_call *c)
 {
     /* fan_mode is the deprecated name of fan_mode_setting. */
-    const char *mode = NULL, *old = NULL;
-    param_nonempty_str(c->p, "fan_mode_setting", &mode);
-    param_nonempty_str(c->p, "fan_mode", &old);
-    if (!mode)
-        mode = old;
-    if (!mode)
-        param_reject(c->p, "fan_mode_setting", "Required");
-    else if (strcmp(mode, "auto") != 0 && strcmp(mode, "on") != 0 && strcmp(mode, "circulate") != 0)
-        param_reject(c->p, old && mode == old ? "fan_mode" : "fan_mode_setting",
-                     "Expected auto, on or circulate");
+    const char *mode = required_choice(c, "fan_mode_setting", "fan_mode", THERMOSTAT_FAN_MODES);
     return start(c, "SET_FAN_MODE", json_pack("{s:s}", "fan_mode_setting", mode ? mode : "auto"));
 }
 
-typedef struct threshold {
-    store_scope scope;
-    const char *device_id;
-    const char *limits; /* serialized */
-} threshold;
-
-static err write_threshold(store *s, void *ctx)
-{
-    threshold *t = ctx;
-    return climate_write(s, &t->scope, t->device_id, CLIMATE_THRESHOLD, t->limits);
-}
-
-/* Below lower or above upper: the thermostat's threshold (no attempt). */
+/* Below lower or above upper: the thermostat's threshold (no attempt);
+ * a limit not given is null. */
 err thermostats_set_temperature_threshold(api_call *c)
 {
     const char *device_id = param_required_str(c->p, "device_id");
-    json_t *limits = json_object();
-    read_temperature(c, limits, "lower_limit");
-    read_temperature(c, limits, "upper_limit");
-    json_t *low = json_object_get(limits, "lower_limit_celsius");
-    json_t *high = json_object_get(limits, "upper_limit_celsius");
+    json_t *given = json_object();
+    thermostat_read_temperature(c, given, "lower_limit");
+    thermostat_read_temperature(c, given, "upper_limit");
+    json_t *low = json_object_get(given, "lower_limit_celsius");
+    json_t *high = json_object_get(given, "upper_limit_celsius");
     if (low && high && json_number_value(low) >= json_number_value(high))
         param_reject(c->p, "lower_limit_celsius", "The lower limit must be below the upper limit");
+    json_t *limits = json_object();
     const char *keys[] = {"lower_limit", "upper_limit"};
     for (size_t i = 0; i < 2; i++) {
-        json_t *v = json_object_get(limits, arena_sprintf(c->a, "%s_celsius", keys[i]));
-        if (v)
-            json_object_set_new(limits, arena_sprintf(c->a, "%s_fahrenheit", keys[i]),
-                                json_real(json_number_value(v) * 9 / 5 + 32));
+        json_t *v = json_object_get(given, arena_sprintf(c->a, "%s_celsius", keys[i]));
+        json_object_set_new(limits, arena_sprintf(c->a, "%s_celsius", keys[i]),
+                            v ? json_real(json_number_value(v)) : json_null());
+        json_object_set_new(limits, arena_sprintf(c->a, "%s_fahrenheit", keys[i]),
+                            v ? json_real(temperature_fahrenheit(json_number_value(v))) : json_null());
     }
-    err e = params_check(c->p);
+    json_decref(given);
     store_device d;
-    if (!err_failed(e))
-        e = find_device_of(c, DEVICE_THERMOSTAT, device_id, NULL, &d);
-    if (!err_failed(e)) {
-        threshold t = {api_scope(c, NULL), d.device_id, json_text(c->a, json_incref(limits))};
-        e = store_transaction(c->srv->store, write_threshold, &t);
+    err e = thermostat_find(c, device_id, &d);
+    if (err_failed(e)) {
+        json_decref(limits);
+        return e;
     }
-    json_decref(limits);
-    if (!err_failed(e))
-        c->out = json_object();
-    return e;
+    return thermostat_change(c, &d, CLIMATE_THRESHOLD, limits);
 }

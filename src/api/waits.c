@@ -57,8 +57,12 @@ void api_wait_answer(const api_server *srv, arena *a, const api_wait *w, api_res
         respond_error(res, e, NULL);
         return;
     }
-    respond_json(res, 200, json_pack("{s:o,s:b}", "action_attempt", render_action_attempt(&aa),
-                                     "ok", 1));
+    json_t *out = json_pack("{s:o,s:b}", "action_attempt", render_action_attempt(&aa), "ok", 1);
+    json_t *also = w->also ? json_loads(w->also, 0, NULL) : NULL;
+    if (json_is_object(also))
+        json_object_update(out, also);
+    json_decref(also);
+    respond_json(res, 200, out);
 }
 
 void api_wait_progress(const api_server *srv, int64_t deadline_ms, uint64_t *seen)

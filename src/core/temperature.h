@@ -3,6 +3,8 @@
 #ifndef LATCHKEY_TEMPERATURE_H
 #define LATCHKEY_TEMPERATURE_H
 
+/* v to 1/per of a unit (per: 10 for tenths, 100 for hundredths). */
+double temperature_rounded(double v, double per);
 /* A temperature. */
 double temperature_fahrenheit(double celsius);
 /* A difference of temperatures (no offset). */

@@ -30,6 +30,7 @@ struct action_worker {
     pthread_cond_t wake;  /* to the worker: something is pending, or stop */
     pthread_cond_t done;  /* from the worker: some attempt finished */
     uint64_t finished;    /* claims that finished attempts, counted */
+    int64_t climate_tenth_ms; /* sandbox thermostats' pace (climate_step) */
     bool stopping;
     bool woken;
 };
@@ -40,6 +41,13 @@ static struct timespec abs_time(int64_t ms)
 }
 
 typedef links_outcome outcome;
+
+/* A noise threshold's change: written when asked (api/noise_thresholds.c);
+ * its attempt says whether the sensor took it, and changes nothing more. */
+static bool noise_action(const char *action_type)
+{
+    return strstr(action_type, "_NOISE_THRESHOLD") != NULL;
+}
 
 /* Asks the provider to act on the device. */
 static outcome ask_provider(const store_device *d, const store_connected_account *ca, bool lock)
@@ -100,8 +108,9 @@ static err act(action_worker *w, arena *a, const store_action_attempt *aa, bool 
     }
     if (err_failed(e))
         return e;
-    if (climate_action(aa->action_type)) {
-        /* Sandbox thermostats take any setting while online. */
+    if (climate_action(aa->action_type) || noise_action(aa->action_type)) {
+        /* Sandbox thermostats and noise sensors take any setting while
+         * online. */
         *out = !d.online           ? (outcome){"error", "device_offline", "The device is offline."}
                : ca.settings_sealed ? (outcome){"error", "action_not_supported",
                                                "The device cannot do this remotely."}
@@ -118,6 +127,7 @@ static err act(action_worker *w, arena *a, const store_action_attempt *aa, bool 
 }
 
 typedef struct completion {
+    arena *a;
     const store_action_attempt *aa;
     const char *owner;
     bool lock;
@@ -130,19 +140,30 @@ static err record(store *s, void *ctx)
 {
     const completion *c = ctx;
     const store_action_attempt *aa = c->aa;
-    bool ok = strcmp(c->out.status, "success") == 0;
+    outcome out = c->out;
+    bool ok = strcmp(out.status, "success") == 0;
     bool climate = climate_action(aa->action_type);
     store_scope scope = {.workspace_id = aa->workspace_id};
     err e = ERR_NONE;
-    if (ok)
-        e = climate ? climate_write(s, &scope, aa->device_id, aa->action_type, aa->params)
-                    : store_device_set_locked(s, &scope, aa->device_id, c->lock);
+    if (ok && climate) {
+        e = climate_write(s, c->a, &scope, aa->device_id, aa->action_type, aa->params,
+                          time_now_ms(), NULL);
+        bool refused = e.kind == ERR_BAD_REQUEST ||
+                       (store_not_found(e) && strcmp(e.type, "device_not_found") != 0);
+        if (refused) { /* by the thermostat: a preset deleted since it was asked for */
+            out = (outcome){"error", e.type, e.message};
+            ok = false;
+            e = ERR_NONE;
+        }
+    } else if (ok && !noise_action(aa->action_type)) {
+        e = store_device_set_locked(s, &scope, aa->device_id, c->lock);
+    }
     if (store_not_found(e))
         e = ERR_NONE; /* deleted since: the provider did act all the same */
     if (!err_failed(e))
-        e = store_action_attempt_finish(s, aa->action_attempt_id, c->owner, c->out.status,
-                                        c->out.error_type, c->out.error_message, time_now_ms());
-    if (climate) /* Seam has no events of thermostat attempts */
+        e = store_action_attempt_finish(s, aa->action_attempt_id, c->owner, out.status,
+                                        out.error_type, out.error_message, time_now_ms());
+    if (climate || noise_action(aa->action_type)) /* no events of these attempts */
         return e;
     store_event ev = {.workspace_id = aa->workspace_id, .device_id = aa->device_id,
                       .connected_account_id = aa->connected_account_id,
@@ -164,7 +185,7 @@ static err record(store *s, void *ctx)
 /* Completes an attempt this worker holds. */
 static void complete(action_worker *w, arena *a, const store_action_attempt *aa)
 {
-    completion c = {.aa = aa, .owner = w->owner,
+    completion c = {.a = a, .aa = aa, .owner = w->owner,
                     .lock = strcmp(aa->action_type, "LOCK_DOOR") == 0};
     bool handed = false;
     err e = act(w, a, aa, c.lock, &c.out, &handed);
@@ -190,8 +211,11 @@ static void complete(action_worker *w, arena *a, const store_action_attempt *aa)
 static void finish_handed(void *ctx, const store_action_attempt *aa, bool lock, links_outcome out)
 {
     action_worker *w = ctx;
-    completion c = {.aa = aa, .owner = w->owner, .lock = lock, .out = out};
+    arena a;
+    arena_init(&a);
+    completion c = {.a = &a, .aa = aa, .owner = w->owner, .lock = lock, .out = out};
     err e = store_transaction(w->store, record, &c);
+    arena_free(&a);
     if (err_failed(e) && !store_not_found(e))
         fprintf(stderr, "latchkey: action attempt %s: %s\n", aa->action_attempt_id, e.message);
     pthread_mutex_lock(&w->mu);
@@ -225,6 +249,12 @@ static void *run(void *arg)
         access_codes_run(w->store, w->owner, &codes_next);
         if (codes_next && (!next || codes_next < next))
             next = codes_next;
+        /* Thermostats' temperatures move here too; a step that fails is
+         * taken again at the next look. */
+        int64_t moves = 0;
+        if (!err_failed(climate_step(w->store, time_now_ms(), w->climate_tenth_ms, &moves)) &&
+            moves && (!next || moves < next))
+            next = moves;
 
         pthread_mutex_lock(&w->mu);
         if (n) {
@@ -247,13 +277,14 @@ static void *run(void *arg)
     }
 }
 
-action_worker *action_worker_start(store *s, links *l)
+action_worker *action_worker_start(store *s, links *l, unsigned climate_degrees_per_hour)
 {
     action_worker *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->store = s;
     w->links = l;
+    w->climate_tenth_ms = climate_tenth_ms(climate_degrees_per_hour);
     strcpy(w->owner, links_owner(l));
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t attr;

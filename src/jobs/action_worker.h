@@ -18,8 +18,10 @@
 typedef struct action_worker action_worker;
 
 /* Claims with the links job's node id, and hands it the attempts on live
- * providers' devices. */
-action_worker *action_worker_start(store *s, links *l);
+ * providers' devices. Between attempts it moves the temperature of sandbox
+ * thermostats that heat or cool, climate_degrees_per_hour (Celsius; 0:
+ * never), through the store (climate_step). */
+action_worker *action_worker_start(store *s, links *l, unsigned climate_degrees_per_hour);
 void action_worker_stop(action_worker *w);
 /* A new attempt is pending: look now. */
 void action_worker_wake(action_worker *w);

@@ -1,25 +1,40 @@
-/* What a thermostat action does to a thermostat's properties (its stored
- * extra_properties): SET_HVAC_MODE sets current_climate_setting's mode and
- * the set points asked for (Celsius and Fahrenheit both), SET_FAN_MODE the
- * fan mode, and a temperature threshold is kept as given. */
+/* Thermostats' properties in the store: the changes of climate_settings.h
+ * written in one read-modify-write each (the action worker's climate
+ * actions, the thermostats' routes that change at once), and the
+ * background step that moves the temperature of the thermostats that heat
+ * or cool toward their set point, through the store, so that every node's
+ * cached answers see it. */
 #ifndef LATCHKEY_JOBS_CLIMATE_H
 #define LATCHKEY_JOBS_CLIMATE_H
 
 #include <stdbool.h>
 
+#include "jobs/climate_settings.h"
 #include "store/store.h"
 
-/* Not an action attempt's type: what thermostats/set_temperature_threshold
- * writes (params: the limits, as the thermostat's temperature_threshold). */
-#define CLIMATE_THRESHOLD "temperature_threshold"
-
-/* Whether the action type is a thermostat's. */
+/* Whether the action type is a thermostat's (SET_HVAC_MODE, SET_FAN_MODE,
+ * ACTIVATE_CLIMATE_PRESET). */
 bool climate_action(const char *action_type);
-/* In the caller's transaction: the thermostat's properties after `what`
- * (an action type, or CLIMATE_THRESHOLD) with params (its JSON object);
- * nothing is written when the stored properties or params are not JSON
- * objects; not found when the device is not there. */
-err climate_write(store *s, const store_scope *scope, const char *device_id, const char *what,
-                  const char *params);
+
+/* In the caller's transaction: the thermostat's properties after the
+ * change `what` (climate_settings_apply) with params (its JSON object).
+ * Not found when the device is not there; a refusal as
+ * climate_settings_apply gives it (*param, when param is not NULL: the
+ * parameter at fault); nothing is written when the stored properties or
+ * params are not JSON objects. A thermostat that now heats or cools starts
+ * moving its temperature at `now`, unless it was moving already. Results
+ * live in a. */
+err climate_write(store *s, arena *a, const store_scope *scope, const char *device_id,
+                  const char *what, const char *params, int64_t now, const char **param);
+
+/* Milliseconds a thermostat takes to move a tenth of a degree at
+ * degrees_per_hour (Celsius); 0 when it does not move at all. */
+int64_t climate_tenth_ms(unsigned degrees_per_hour);
+
+/* Moves the temperature of the thermostats whose time has come, a tenth of
+ * a degree for each tenth_ms since each last moved, each in a transaction
+ * of its own; *next: when the next one is due (0: none moves). Idempotent
+ * across nodes: a thermostat that another node has just moved is not due. */
+err climate_step(store *s, int64_t now, int64_t tenth_ms, int64_t *next);
 
 #endif

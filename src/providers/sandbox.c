@@ -6,20 +6,38 @@
 #include <string.h>
 
 #include "providers/provider.h"
+#include "providers/sandbox_thermostat.h"
 
 #define SANDBOX_PASSWORD "1234"
 
 static const char *const SANDBOX_LOGINS[] = {"jane@example.com", "john@example.com",
                                              "offline@example.com", NULL};
 
-/* Heating, with both set points (as an ecobee keeps them in every mode). */
+/* An ecobee's own presets (ecobee "comforts"): changed, not deleted. */
+#define ECOBEE_PRESET(key_, name_, heat_c, heat_f, cool_c, cool_f)                         \
+    "{\"climate_preset_key\":\"" key_ "\",\"name\":\"" name_ "\",\"display_name\":\"" name_   \
+    "\",\"climate_preset_mode\":\"" key_ "\",\"hvac_mode_setting\":\"heat_cool\","                \
+    "\"fan_mode_setting\":\"auto\",\"heating_set_point_celsius\":" heat_c                      \
+    ",\"heating_set_point_fahrenheit\":" heat_f ",\"cooling_set_point_celsius\":" cool_c        \
+    ",\"cooling_set_point_fahrenheit\":" cool_f ",\"manual_override_allowed\":true,"            \
+    "\"can_edit\":true,\"can_delete\":false,\"can_use_with_thermostat_daily_programs\":true,"   \
+    "\"ecobee_metadata\":{\"climate_ref\":\"" key_ "\",\"is_optimized\":false,"                  \
+    "\"owner\":\"system\"}}"
+
+/* Heating to 20 °C (with both set points, as an ecobee keeps them in every
+ * mode); at 21.5 °C it rests. */
 static const char THERMOSTAT_PROPERTIES[] =
-    "{\"is_cooling_available\":true,\"is_heating_available\":true,\"available_climate_presets\":[],"
-    "\"temperature_celsius\":21.5,\"relative_humidity\":0.42,"
-    "\"min_heating_cooling_delta_celsius\":2.78,\"fan_mode_setting\":\"auto\","
-    "\"current_climate_setting\":{\"hvac_mode_setting\":\"heat\",\"fan_mode_setting\":\"auto\","
-    "\"heating_set_point_celsius\":20,\"cooling_set_point_celsius\":24,"
-    "\"manual_override_allowed\":true}}";
+    "{" SANDBOX_THERMOSTAT_REPORTS
+    "\"available_climate_presets\":["
+    ECOBEE_PRESET("home", "Home", "20", "68", "24", "75.2") ","
+    ECOBEE_PRESET("away", "Away", "16", "60.8", "28", "82.4") ","
+    ECOBEE_PRESET("sleep", "Sleep", "18", "64.4", "26", "78.8") "],"
+    "\"temperature_celsius\":21.5,\"temperature_fahrenheit\":70.7,\"relative_humidity\":0.42,"
+    "\"is_heating\":false,\"is_cooling\":false,\"is_fan_running\":false,"
+    "\"fan_mode_setting\":\"auto\",\"current_climate_setting\":{\"hvac_mode_setting\":\"heat\","
+    "\"heating_set_point_celsius\":20,\"heating_set_point_fahrenheit\":68,"
+    "\"cooling_set_point_celsius\":24,\"cooling_set_point_fahrenheit\":75.2,"
+    "\"fan_mode_setting\":\"auto\",\"manual_override_allowed\":true}}";
 
 /* The sandbox accounts of one lock provider: each login's locks. */
 #define LOCK(key_, name_, model_, locked_, battery_, online_)                              \

@@ -23,6 +23,7 @@ static const db_column DEVICE_COLUMNS[] = {
     DB_COLUMN(store_device, custom_metadata, DB_TEXT),
     DB_COLUMN(store_device, created_at, DB_INT),
     DB_COLUMN(store_device, offline_at, DB_INT0),
+    DB_COLUMN(store_device, climate_moved_at, DB_INT0),
 };
 
 static const db_table DEVICES = {
@@ -235,16 +236,44 @@ err store_device_delete(store *s, const store_scope *scope, const char *id, cons
     return store_delete(s, &DEVICES, "device_id", id, scope, SCOPE_BY_ACCOUNT, ev);
 }
 
-err store_device_set_extra_properties(store *s, const store_scope *scope, const char *device_id,
-                                      const char *extra_properties)
+err store_device_set_properties(store *s, const store_scope *scope, const char *device_id,
+                             const char *extra_properties, int64_t climate_moved_at)
 {
     arena a;
     arena_init(&a);
     sql_builder b;
     sql_builder_init(&b, &a);
-    sql_builder_append(&b, "UPDATE devices SET extra_properties = ?");
+    sql_builder_append(&b, "UPDATE devices SET extra_properties = ?, climate_moved_at = ?");
     sql_builder_bind_text(&b, extra_properties);
+    if (climate_moved_at)
+        sql_builder_bind_int(&b, climate_moved_at);
+    else
+        sql_builder_bind_null(&b, SQL_INT);
     err e = update_in_scope(s, &b, scope, device_id);
+    arena_free(&a);
+    return e;
+}
+
+err store_thermostats_due(store *s, arena *a, int64_t moved_by, size_t limit, store_device **out,
+                          size_t *count)
+{
+    sql_builder b;
+    db_select(&b, a, &DEVICES);
+    sql_builder_append(&b, " AND d.climate_moved_at <= ? ORDER BY d.climate_moved_at LIMIT ?");
+    sql_builder_bindf(&b, "ii", moved_by, (int64_t)limit);
+    return db_rows(s->db, a, &b, &DEVICES, (void **)out, count);
+}
+
+err store_thermostats_first_moved(store *s, int64_t *first)
+{
+    arena a;
+    arena_init(&a);
+    sql_builder b;
+    sql_builder_init(&b, &a);
+    sql_builder_append(&b, "SELECT COALESCE(MIN(climate_moved_at), 0) FROM devices"
+                           " WHERE climate_moved_at IS NOT NULL");
+    *first = 0;
+    err e = db_query(s->db, &b, db_read_int, first);
     arena_free(&a);
     return e;
 }

@@ -359,6 +359,8 @@ typedef struct store_device {
     const char *custom_metadata;  /* opaque serialized object, or NULL */
     int64_t created_at;
     int64_t offline_at;           /* when it went offline, 0 when online or unknown */
+    int64_t climate_moved_at;     /* a sandbox thermostat that heats or cools: when its
+                                     temperature last moved; 0 while it rests */
 } store_device;
 
 err store_device_create(store *s, const store_device *d);
@@ -376,9 +378,6 @@ err store_device_upsert_listed(store *s, arena *a, store_device *d, bool *create
  * transaction (read-modify-write of a state report). */
 err store_device_of_account(store *s, arena *a, const char *connected_account_id,
                             const char *provider_device_key, store_device *out);
-/* Replaces the device's type-specific properties (a serialized object). */
-err store_device_set_extra_properties(store *s, const store_scope *scope, const char *device_id,
-                                      const char *extra_properties);
 /* Sets online, locked, battery_level and offline_at as d has them. */
 err store_device_set_state(store *s, const store_device *d);
 /* Every device of the account (the links job's, unscoped). */
@@ -631,5 +630,47 @@ err store_access_code_claim(store *s, arena *a, const char *owner, int64_t now, 
 err store_access_code_next_due(store *s, int64_t *next);
 /* The device is back: its codes that wait for it are due at `now`. */
 err store_access_codes_wake(store *s, const char *device_id, int64_t now);
+
+/* ---- thermostats' climate (devices.c) and noise thresholds (noise_thresholds.c) ---- */
+
+/* Replaces the device's type-specific properties (a serialized object) and
+ * its climate_moved_at (0: at rest). */
+err store_device_set_properties(store *s, const store_scope *scope, const char *device_id,
+                             const char *extra_properties, int64_t climate_moved_at);
+/* Up to `limit` thermostats of any workspace whose temperature last moved
+ * at or before `moved_by` (the oldest first). */
+err store_thermostats_due(store *s, arena *a, int64_t moved_by, size_t limit, store_device **out,
+                          size_t *count);
+/* The earliest climate_moved_at of any thermostat; 0 when all rest. */
+err store_thermostats_first_moved(store *s, int64_t *first);
+
+typedef struct store_noise_threshold {
+    int64_t seq;
+    const char *noise_threshold_id;
+    const char *workspace_id;
+    const char *device_id;
+    const char *connected_account_id; /* its device's, for scoping */
+    const char *name;
+    const char *starts_daily_at;      /* "HH:MM:SS", or with "[Region/City]" */
+    const char *ends_daily_at;
+    double noise_threshold_decibels;
+    double noise_threshold_nrs;       /* < 0 when none */
+    int64_t created_at;
+} store_noise_threshold;
+
+err store_noise_threshold_create(store *s, const store_noise_threshold *nt);
+/* Within the scope; with device_id (not NULL), only a threshold of that
+ * device. With for_update, inside a transaction, the row stays locked
+ * until it ends. */
+err store_noise_threshold_get(store *s, arena *a, const store_scope *scope, const char *id,
+                              const char *device_id, bool for_update, store_noise_threshold *out);
+/* The device's thresholds within the scope, oldest first. */
+err store_noise_threshold_list(store *s, arena *a, const store_scope *scope, const char *device_id,
+                               store_noise_threshold **out, size_t *count);
+/* Writes name, the times and the levels of nt (found by its id, within the
+ * scope). */
+err store_noise_threshold_update(store *s, const store_scope *scope,
+                                 const store_noise_threshold *nt);
+err store_noise_threshold_delete(store *s, const store_scope *scope, const char *id);
 
 #endif

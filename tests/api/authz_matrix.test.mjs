@@ -47,6 +47,8 @@ const srv = useServer({ args: ['--action-delay-ms', '20'] })
 
 /** Objects the setup creates (filled in by `before`). */
 const F = {}
+/** A noise threshold's times and level. */
+const NEW_THRESHOLD = { starts_daily_at: '22:00:00', ends_daily_at: '06:00:00', noise_threshold_decibels: 70 }
 
 /** A PIN no other code of the matrix has. */
 let codeCount = 0
@@ -294,6 +296,45 @@ const MATRIX = {
       ),
     }
   })(),
+  // Changes of the fixture's thermostat (its climate presets) and noise
+  // sensor (its thresholds): each column creates and deletes its own
+  // (F.presetToDelete, F.thresholdToDelete), the rest name the setup's
+  // preset 'matrix' and threshold F.threshold.
+  ...Object.fromEntries(
+    [
+      ['/thermostats/create_climate_preset', 2, (col) => ({ climate_preset_key: `matrix ${col.name}` })],
+      ['/thermostats/update_climate_preset', 2, (col) => ({ climate_preset_key: 'matrix', name: col.name })],
+      ['/thermostats/delete_climate_preset', 2, (col) => ({ climate_preset_key: F.presetToDelete[col.name] })],
+      ['/thermostats/set_fallback_climate_preset', 2, () => ({ climate_preset_key: 'matrix' })],
+      ['/thermostats/activate_climate_preset', 2, () => ({ climate_preset_key: 'matrix' })],
+      ['/noise_sensors/noise_thresholds/create', 3, () => NEW_THRESHOLD],
+      ['/noise_sensors/noise_thresholds/update', 3, (col) => ({ noise_threshold_id: F.threshold, name: col.name })],
+      ['/noise_sensors/noise_thresholds/delete', 3, (col) => ({ noise_threshold_id: F.thresholdToDelete[col.name] })],
+    ].map(([route, device, extra]) => [
+      route,
+      {
+        creds: 'AK CST',
+        reach: 'john',
+        params: (col) => ({ device_id: JOHN_DEVICES[device], ...extra(col) }),
+        notFound: 'device_not_found',
+        mutates: true,
+      },
+    ]),
+  ),
+  '/noise_sensors/noise_thresholds/list': {
+    creds: 'AK CST',
+    reach: 'john',
+    params: () => ({ device_id: JOHN_DEVICES[3] }),
+    notFound: 'device_not_found',
+    sees: () => [F.threshold],
+  },
+  '/noise_sensors/noise_thresholds/get': {
+    creds: 'AK CST',
+    reach: 'john',
+    params: () => ({ noise_threshold_id: F.threshold }),
+    notFound: 'noise_threshold_not_found',
+    sees: () => [F.threshold],
+  },
   '/locks/lock_door': {
     creds: 'AK CST',
     reach: 'john',
@@ -847,6 +888,22 @@ describe('authorization matrix', () => {
       F.identityToUpdate = await newIdentity('identity_update')
       F.identityToDelete = await newIdentity('identity_delete')
 
+      // The thermostat's presets and the sensor's thresholds the routes name.
+      const preset = async (key) =>
+        ok(await post('/thermostats/create_climate_preset', AK1, { device_id: JOHN_DEVICES[2], climate_preset_key: key, hvac_mode_setting: 'off' }))
+      const threshold = async () =>
+        ok(await post('/noise_sensors/noise_thresholds/create', AK1, { device_id: JOHN_DEVICES[3], ...NEW_THRESHOLD }), 'noise_threshold')
+          .noise_threshold.noise_threshold_id
+      await preset('matrix')
+      F.threshold = await threshold()
+      F.presetToDelete = {}
+      F.thresholdToDelete = {}
+      for (const col of CREDENTIALS) {
+        F.presetToDelete[col.name] = `matrix delete ${col.name}`
+        await preset(F.presetToDelete[col.name])
+        F.thresholdToDelete[col.name] = await threshold()
+      }
+
       // Who may see what.
       const johnOwn = new Set([
         ...johnsDevices,
@@ -860,6 +917,8 @@ describe('authorization matrix', () => {
         F.attempt,
         ...johnsEvents.map((e) => e.event_id),
         ...johnsCodes,
+        F.threshold,
+        ...Object.values(F.thresholdToDelete),
       ])
       const objects = new Set([
         ...johnOwn,

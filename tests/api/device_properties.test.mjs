@@ -22,7 +22,7 @@ async function getDevice(device_id) {
 describe('derived device properties', () => {
   it("the fixture's thermostat: set points and delta in both units, its HVAC modes", async () => {
     const { properties: p } = await getDevice('ecobee_device_1')
-    assert.deepEqual(p.available_hvac_mode_settings, ['heat', 'cool', 'heat_cool', 'off'])
+    assert.deepEqual([...p.available_hvac_mode_settings].sort(), ['cool', 'heat', 'heat_cool', 'off'])
     assert.equal(p.min_heating_cooling_delta_celsius, 2.78)
     assert.equal(p.min_heating_cooling_delta_fahrenheit, 5, 'a difference: 2.78 °C is 5 °F')
     const s = p.current_climate_setting

@@ -175,8 +175,8 @@ describe('Seam Components against latchkey', { timeout: TEST_MS * 4 }, () => {
     // holds °C), its modes, the fan mode.
     details = await openDevice(DEVICES.thermostat)
     const card = details.locator('.seam-thermostat-card')
-    await card.getByText('71°F', { exact: true }).waitFor() // 22 °C, truncated
-    await card.getByText('36%', { exact: true }).waitFor()
+    await card.getByText('70°F', { exact: true }).waitFor() // 21.5 °C (70.7 °F), truncated
+    await card.getByText('40%', { exact: true }).waitFor()
     await card.locator('.seam-climate-setting-status-icon-cool').waitFor()
     assert.doesNotMatch(await card.innerText(), /NaN/)
     const row = climateRow(details)
@@ -186,7 +186,7 @@ describe('Seam Components against latchkey', { timeout: TEST_MS * 4 }, () => {
     await modes.first().waitFor()
     assert.deepEqual(
       (await modes.allInnerTexts()).map((s) => s.trim()),
-      ['Heat', 'Cool', 'Heat & Cool', 'Off'],
+      ['Off', 'Heat', 'Cool', 'Heat & Cool'], // the order of available_hvac_mode_settings
     )
     await screenshot(john.page, 'components-thermostat-modes')
     await openMenu().click({ position: { x: 5, y: 5 } }) // outside the menu: closes it

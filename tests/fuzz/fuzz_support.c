@@ -155,7 +155,7 @@ static void setup(void)
     env.links = links_start(env.store, &env.srv.keys, &lc);
     if (!env.links)
         die("links job", NULL);
-    env.actions = action_worker_start(env.store, env.links);
+    env.actions = action_worker_start(env.store, env.links, 30); /* the default pace */
     if (!env.actions)
         die("action worker", NULL);
     env.srv.store = env.store;

@@ -61,6 +61,7 @@ static const char *const LARGE[] = {
     "client_sessions", "client_session_connected_accounts",
     "connect_webviews", "client_session_connect_webviews",
     "events",          "action_attempts",
+    "noise_thresholds",
 };
 
 /* Names a SQLite plan scans that are not tables: subqueries in FROM. */
@@ -235,7 +236,7 @@ static void explain_postgres(plans *p, const sql_builder *q, const char *mode, u
 {
     static const Oid OIDS[] = {[SQL_TEXT] = 25, [SQL_INT] = 20, [SQL_REAL] = 701, [SQL_BOOL] = 16};
     Oid *types = arena_alloc(&p->a, (q->nbinds + 1) * sizeof *types);
-    char *call = "EXPLAIN (FORMAT JSON) EXECUTE lk_plan(";
+    char *call = "EXPLAIN (FORMAT JSON) EXECUTE lk_plan";
     for (size_t i = 0; i < q->nbinds; i++) {
         const sql_bind *v = &q->binds[i];
         types[i] = OIDS[v->type];
@@ -248,10 +249,11 @@ static void explain_postgres(plans *p, const sql_builder *q, const char *mode, u
             const char *text = v->type == SQL_TEXT ? v->text : number;
             literal = PQescapeLiteral(p->pg, text, strlen(text));
         }
-        call = arena_sprintf(&p->a, "%s%s%s", call, i ? ", " : "", literal ? literal : "NULL");
+        call = arena_sprintf(&p->a, "%s%s%s", call, i ? ", " : "(", literal ? literal : "NULL");
         PQfreemem(literal);
     }
-    call = arena_sprintf(&p->a, "%s)", call);
+    if (q->nbinds) /* a statement without parameters is executed without parentheses */
+        call = arena_sprintf(&p->a, "%s)", call);
     const char *sql = numbered(&p->a, sql_builder_text(q));
     PQclear(pg_ok(p, PQprepare(p->pg, "lk_plan", sql, (int)q->nbinds, types), sql));
     char set[64];
@@ -365,6 +367,33 @@ static err events_get(plans *p, const store_scope *sc, size_t *rows)
     return store_event_get(p->s, &p->a, sc, arena_sprintf(&p->a, "ev-%s", p->device_id), &ev);
 }
 
+/* The action worker's step of moving thermostats: not scoped. */
+static err thermostats_due(plans *p, const store_scope *sc, size_t *rows)
+{
+    (void)sc;
+    store_device *out;
+    int64_t first = 0;
+    err e = store_thermostats_due(p->s, &p->a, time_now_ms(), 64, &out, rows);
+    if (!err_failed(e))
+        e = store_thermostats_first_moved(p->s, &first);
+    assert_int_equal(first, 1);
+    return e;
+}
+
+static err thresholds_list(plans *p, const store_scope *sc, size_t *rows)
+{
+    store_noise_threshold *out;
+    return store_noise_threshold_list(p->s, &p->a, sc, p->device_id, &out, rows);
+}
+
+static err thresholds_get(plans *p, const store_scope *sc, size_t *rows)
+{
+    store_noise_threshold nt;
+    *rows = 1;
+    return store_noise_threshold_get(p->s, &p->a, sc, arena_sprintf(&p->a, "nt-%s", p->device_id),
+                                     NULL, false, &nt);
+}
+
 /* client_sessions/get by id (a session) or by user_identifier_key (a user);
  * its device_count must be that of the session's accounts. */
 static err sessions_get(plans *p, const store_scope *sc, size_t *rows)
@@ -421,6 +450,13 @@ static const plan_case CASES[] = {
     {"action attempts due (the worker's claim)", attempts_claim, AS_SMALL,
      {"action_attempts_due", "action_attempts_lease|action_attempts_due"},
      {"action_attempts_workspace", "action_attempts_account_workspace_seq"}},
+    {"thermostats due (the worker's step)", thermostats_due, AS_SMALL, {"devices_climate_moved"},
+     {"devices_workspace_seq", "devices_pkey", "devices_account_workspace_seq"}},
+    {"noise_thresholds/list", thresholds_list, SCOPED,
+     {"noise_thresholds_device_seq|noise_thresholds_account_workspace_seq"},
+     {"noise_thresholds_pkey"}},
+    {"noise_thresholds/get", thresholds_get, SCOPED,
+     {"noise_thresholds_id|sqlite_autoindex_noise_thresholds_1"}, {"noise_thresholds_pkey"}},
     {"events/list", events_list, SCOPED, {"events_account_workspace_seq"},
      {"events_workspace", "events_pkey"}},
     {"events/get", events_get, SCOPED, {"events_id|sqlite_autoindex_events_1"},
@@ -523,6 +559,9 @@ static const char *const EXTRA[] = {
     " connected_account_id, action_type, status, created_at, due_at)"
     " SELECT 'due-' || device_id, workspace_id, device_id, connected_account_id, 'LOCK_DOOR',"
     " 'pending', created_at, 0 FROM devices ORDER BY seq LIMIT 3",
+    /* three thermostats moving their temperature, for the worker's step */
+    "UPDATE devices SET climate_moved_at = 1"
+    " WHERE seq IN (SELECT seq FROM devices ORDER BY seq LIMIT 3)",
     "INSERT INTO connect_webviews (connect_webview_id, workspace_id, connected_account_id,"
     " status, created_at) SELECT 'cw-' || connected_account_id, workspace_id,"
     " connected_account_id, 'authorized', created_at FROM connected_accounts",
@@ -536,6 +575,10 @@ static const char *const EXTRA[] = {
     " connected_account_id, action_type, status, created_at, due_at, completed_at)"
     " SELECT 'aa-' || device_id, workspace_id, device_id, connected_account_id, 'LOCK_DOOR',"
     " 'success', created_at, created_at, created_at FROM devices",
+    "INSERT INTO noise_thresholds (noise_threshold_id, workspace_id, device_id,"
+    " connected_account_id, name, starts_daily_at, ends_daily_at, noise_threshold_decibels,"
+    " created_at) SELECT 'nt-' || device_id, workspace_id, device_id, connected_account_id,"
+    " 'quiet', '22:00:00', '06:00:00', 70, created_at FROM devices",
 };
 
 /* Runs the generator into p->url; its output into p->seeded. */
