@@ -198,21 +198,16 @@ err store_access_code_claim(store *s, arena *a, const char *owner, int64_t now, 
 
 err store_access_code_next_due(store *s, int64_t *next)
 {
-    arena a;
-    arena_init(&a);
-    sql_builder b;
-    sql_builder_init(&b, &a);
     /* A code being worked on is due again when its lease runs out (each
      * through its own index). */
-    sql_builder_append(&b, "SELECT COALESCE(MIN(t), 0) FROM ("
-                           "SELECT MIN(due_at) AS t FROM access_codes"
-                           " WHERE due_at IS NOT NULL AND lease_expires_at IS NULL"
-                           " UNION ALL SELECT MIN(lease_expires_at) FROM access_codes"
-                           " WHERE lease_expires_at IS NOT NULL AND due_at IS NOT NULL) due");
     *next = 0;
-    err e = db_query(s->db, &b, db_read_int, next);
-    arena_free(&a);
-    return e;
+    return db_intf(s->db, next,
+                   "SELECT COALESCE(MIN(t), 0) FROM ("
+                   "SELECT MIN(due_at) AS t FROM access_codes"
+                   " WHERE due_at IS NOT NULL AND lease_expires_at IS NULL"
+                   " UNION ALL SELECT MIN(lease_expires_at) FROM access_codes"
+                   " WHERE lease_expires_at IS NOT NULL AND due_at IS NOT NULL) due",
+                   "");
 }
 
 err store_access_codes_wake(store *s, const char *device_id, int64_t now)

@@ -54,10 +54,10 @@ err store_action_attempt_list(store *s, arena *a, const store_scope *scope, cons
 /* An attempt on a live provider's device is for the node that holds its
  * account's connection (provider_links); a condition on action_attempts
  * rows, with the owner's id as its one value. */
-static const char FOR_LINK_HOLDER[] =
-    " AND NOT EXISTS (SELECT 1 FROM provider_links pl"
-    " WHERE pl.connected_account_id = action_attempts.connected_account_id"
-    " AND (pl.owner IS NULL OR pl.owner <> ?))";
+#define FOR_LINK_HOLDER                                                                    \
+    " AND NOT EXISTS (SELECT 1 FROM provider_links pl"                                     \
+    " WHERE pl.connected_account_id = action_attempts.connected_account_id"                \
+    " AND (pl.owner IS NULL OR pl.owner <> ?))"
 
 err store_action_attempt_claim(store *s, arena *a, const char *owner, int64_t now,
                                int64_t lease_ms, size_t limit, store_action_attempt **out,
@@ -118,20 +118,14 @@ err store_action_attempts_unfinished(store *s, arena *a, const str_list *ids, co
 
 err store_action_attempt_next_due(store *s, const char *owner, int64_t *next)
 {
-    arena a;
-    arena_init(&a);
-    sql_builder b;
-    sql_builder_init(&b, &a);
-    sql_builder_appendf(&b, "SELECT COALESCE(MIN(t), 0) FROM ("
-                            "SELECT MIN(due_at) AS t FROM action_attempts WHERE status = 'pending'%s"
-                            " UNION ALL SELECT MIN(lease_expires_at) FROM action_attempts"
-                            " WHERE status = 'running'%s) due",
-                        FOR_LINK_HOLDER, FOR_LINK_HOLDER);
-    sql_builder_bindf(&b, "ss", owner, owner);
     *next = 0;
-    err e = db_query(s->db, &b, db_read_int, next);
-    arena_free(&a);
-    return e;
+    return db_intf(s->db, next,
+                   "SELECT COALESCE(MIN(t), 0) FROM ("
+                   "SELECT MIN(due_at) AS t FROM action_attempts"
+                   " WHERE status = 'pending'" FOR_LINK_HOLDER
+                   " UNION ALL SELECT MIN(lease_expires_at) FROM action_attempts"
+                   " WHERE status = 'running'" FOR_LINK_HOLDER ") due",
+                   "ss", owner, owner);
 }
 
 err store_action_attempt_release(store *s, const char *id, const char *owner)

@@ -90,17 +90,12 @@ err store_connect_webview_update(store *s, const store_connect_webview *cw)
 err store_connect_webview_failed_login(store *s, const char *workspace_id, const char *id,
                                        int64_t *count)
 {
-    arena a;
-    arena_init(&a);
-    sql_builder b;
-    sql_builder_init(&b, &a);
-    sql_builder_append(&b, "UPDATE connect_webviews SET failed_logins = failed_logins + 1"
-                           " WHERE workspace_id = ? AND connect_webview_id = ? AND status = 'pending'"
-                           " RETURNING failed_logins");
-    sql_builder_bindf(&b, "ss", workspace_id, id);
     *count = -1;
-    err e = db_query(s->db, &b, db_read_int, count);
-    arena_free(&a);
+    err e = db_intf(s->db, count,
+                    "UPDATE connect_webviews SET failed_logins = failed_logins + 1"
+                    " WHERE workspace_id = ? AND connect_webview_id = ? AND status = 'pending'"
+                    " RETURNING failed_logins",
+                    "ss", workspace_id, id);
     return err_failed(e) ? e : *count < 0 ? WEBVIEWS.not_found : ERR_NONE;
 }
 

@@ -192,6 +192,20 @@ err db_execf(db *d, int64_t *changes, const char *sql, const char *types, ...)
     return e;
 }
 
+err db_intf(db *d, int64_t *out, const char *sql, const char *types, ...)
+{
+    arena a;
+    arena_init(&a);
+    sql_builder b;
+    va_list ap;
+    va_start(ap, types);
+    build(&b, &a, sql, types, ap);
+    va_end(ap);
+    err e = db_query(d, &b, db_read_int, out);
+    arena_free(&a);
+    return e;
+}
+
 err db_changef(db *d, const db_table *t, const char *sql, const char *types, ...)
 {
     arena a;

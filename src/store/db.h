@@ -72,6 +72,9 @@ err db_query(db *d, const sql_builder *q, db_row_fn fn, void *ctx);
 /* db_exec of a fixed statement: sql with "?" placeholders and the values
  * described by types, as sql_builder_bindf. */
 err db_execf(db *d, int64_t *changes, const char *sql, const char *types, ...);
+/* db_query of a fixed statement (as db_execf) whose first column is an
+ * integer: that of its last row into *out, left as it is when no row. */
+err db_intf(db *d, int64_t *out, const char *sql, const char *types, ...);
 /* After a statement on this thread failed on a unique constraint: the
  * constraint's (or unique index's) name; otherwise NULL. */
 const char *db_unique_violation(db *d);

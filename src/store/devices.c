@@ -266,14 +266,9 @@ err store_thermostats_due(store *s, arena *a, int64_t moved_by, size_t limit, st
 
 err store_thermostats_first_moved(store *s, int64_t *first)
 {
-    arena a;
-    arena_init(&a);
-    sql_builder b;
-    sql_builder_init(&b, &a);
-    sql_builder_append(&b, "SELECT COALESCE(MIN(climate_moved_at), 0) FROM devices"
-                           " WHERE climate_moved_at IS NOT NULL");
     *first = 0;
-    err e = db_query(s->db, &b, db_read_int, first);
-    arena_free(&a);
-    return e;
+    return db_intf(s->db, first,
+                   "SELECT COALESCE(MIN(climate_moved_at), 0) FROM devices"
+                   " WHERE climate_moved_at IS NOT NULL",
+                   "");
 }

@@ -41,17 +41,10 @@ void store_generations_free(store_generations *g) { free(g); }
 
 static err read_generation(store *s, const char *workspace_id, int64_t *gen)
 {
-    arena a;
-    arena_init(&a);
-    sql_builder b;
-    sql_builder_init(&b, &a);
-    sql_builder_append(&b, "SELECT COALESCE(SUM(gen), 0) FROM workspace_generations"
-                           " WHERE workspace_id = ?");
-    sql_builder_bind_text(&b, workspace_id);
     *gen = 0;
-    err e = db_query(s->db, &b, db_read_int, gen);
-    arena_free(&a);
-    return e;
+    return db_intf(s->db, gen,
+                   "SELECT COALESCE(SUM(gen), 0) FROM workspace_generations WHERE workspace_id = ?",
+                   "s", workspace_id);
 }
 
 typedef struct reading {

@@ -41,15 +41,8 @@ err store_workspace_by_publishable_key(store *s, arena *a, const char *key, stor
 
 err store_workspace_count(store *s, int64_t *count)
 {
-    arena a;
-    arena_init(&a);
-    sql_builder b;
-    sql_builder_init(&b, &a);
-    sql_builder_append(&b, "SELECT COUNT(*) FROM workspaces");
     *count = 0;
-    err e = db_query(s->db, &b, db_read_int, count);
-    arena_free(&a);
-    return e;
+    return db_intf(s->db, count, "SELECT COUNT(*) FROM workspaces", "");
 }
 
 /* ---- API keys ---- */
