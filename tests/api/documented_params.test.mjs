@@ -67,7 +67,7 @@ function documented(path) {
  */
 const STILL_REFUSED = {
   '/client_sessions/create': ['customer_id'],
-  '/devices/update': ['backup_access_code_pool_enabled', 'is_managed'],
+  '/devices/update': ['backup_access_code_pool_enabled'],
 }
 
 const unrecognized = (res) =>
