@@ -117,8 +117,8 @@ typedef struct account_removal {
     const store_connected_account *ca;
 } account_removal;
 
-/* Events for each of the account's devices and for the account, then the
- * deletion with its own event. */
+/* Events for each of the account's devices (managed or not) and for the
+ * account, then the deletion with its own event. */
 static err remove_account(store *s, void *ctx)
 {
     const account_removal *r = ctx;
@@ -126,7 +126,7 @@ static err remove_account(store *s, void *ctx)
     const store_connected_account *ca = r->ca;
     store_scope scope = {.workspace_id = ca->workspace_id};
     str_list accounts = {&ca->connected_account_id, 1};
-    store_device_filter f = {.connected_account_ids = &accounts};
+    store_device_filter f = {.connected_account_ids = &accounts, .kind = STORE_DEVICE_ANY};
     store_page page = {.after_seq = 0, .limit = (size_t)-1 / 2};
     store_device *devices = NULL;
     size_t n = 0;

@@ -1,6 +1,10 @@
-/* devices/get and devices/list, always within the caller's scope: a client
- * session token sees the devices of its session's connected accounts, and
- * user_identifier_key narrows any caller to that user's session. */
+/* devices/get, list, update, delete and list_device_providers, and
+ * devices/unmanaged/get, list and update, always within the caller's scope:
+ * a client session token sees the devices of its session's connected
+ * accounts, and user_identifier_key narrows any caller to that user's
+ * session. devices/update with is_managed false makes a device unmanaged:
+ * out of every route but the devices/unmanaged ones, until
+ * devices/unmanaged/update with is_managed true makes it managed again. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -11,7 +15,8 @@
 #include "core/device_types.h"
 #include "providers/provider.h"
 
-err devices_get(api_call *c)
+/* A device of `kind` by device_id or name, answered as {device}. */
+static err get_device(api_call *c, store_device_kind kind, json_t *(*render)(const store_device *))
 {
     const char *device_id, *name;
     param_either(c->p, "device_id", &device_id, "name", &name);
@@ -20,10 +25,18 @@ err devices_get(api_call *c)
         return e;
     store_scope scope = api_scope(c, NULL);
     store_device d;
-    if (err_failed(e = store_device_get(c->srv->store, c->a, &scope, device_id, name, false, &d)))
+    e = store_device_find(c->srv->store, c->a, &scope, kind, device_id, name, false, &d);
+    if (err_failed(e))
         return e;
-    c->out = json_pack("{s:o}", "device", render_device(&d));
+    c->out = json_pack("{s:o}", "device", render(&d));
     return ERR_NONE;
+}
+
+err devices_get(api_call *c) { return get_device(c, STORE_DEVICE_MANAGED, render_device); }
+
+err devices_unmanaged_get(api_call *c)
+{
+    return get_device(c, STORE_DEVICE_UNMANAGED, render_unmanaged_device);
 }
 
 static void check_device_types(api_call *c, const char *key, const str_list *types)
@@ -56,8 +69,9 @@ static void check_flags(api_call *c, const char *key, const str_list *flags)
     }
 }
 
-/* The filters devices/list and locks/list share, into f and the listing;
- * types_within narrows device types to a category's (locks). */
+/* The filters devices/list, locks/list and devices/unmanaged/list share,
+ * into f and the listing; types_within narrows device types to a
+ * category's (locks). */
 static void read_device_filters(api_call *c, listing *l, store_device_filter *f,
                                 const char **uik, const str_list *types_within)
 {
@@ -130,14 +144,20 @@ static json_t *render_device_row(api_call *c, const void *row)
     return render_device(row);
 }
 
-/* devices/list, and locks/list with the lock types. */
-err list_devices(api_call *c, const char *key, const str_list *types_within)
+static json_t *render_unmanaged_row(api_call *c, const void *row)
+{
+    (void)c;
+    return render_unmanaged_device(row);
+}
+
+/* Devices of f's kind with the filters read, under `key`. */
+static err list_of_kind(api_call *c, const char *key, const str_list *types_within,
+                        store_device_filter *f, row_renderer render)
 {
     listing l;
     listing_init(&l, c);
-    store_device_filter f = {0};
     const char *uik = NULL;
-    read_device_filters(c, &l, &f, &uik, types_within);
+    read_device_filters(c, &l, f, &uik, types_within);
     store_scope scope = api_scope(c, uik);
     store_page sp;
     err e = listing_begin(&l, c, &scope, &sp);
@@ -145,11 +165,24 @@ err list_devices(api_call *c, const char *key, const str_list *types_within)
         return e;
     store_device *rows = NULL;
     size_t n = 0;
-    e = store_device_list(c->srv->store, c->a, &scope, &f, &sp, &rows, &n);
-    return err_failed(e) ? e : listing_respond(&l, c, key, rows, n, sizeof *rows, render_device_row);
+    e = store_device_list(c->srv->store, c->a, &scope, f, &sp, &rows, &n);
+    return err_failed(e) ? e : listing_respond(&l, c, key, rows, n, sizeof *rows, render);
+}
+
+/* devices/list, and locks/list with the lock types. */
+err list_devices(api_call *c, const char *key, const str_list *types_within)
+{
+    store_device_filter f = {.kind = STORE_DEVICE_MANAGED};
+    return list_of_kind(c, key, types_within, &f, render_device_row);
 }
 
 err devices_list(api_call *c) { return list_devices(c, "devices", NULL); }
+
+err devices_unmanaged_list(api_call *c)
+{
+    store_device_filter f = {.kind = STORE_DEVICE_UNMANAGED};
+    return list_of_kind(c, "devices", NULL, &f, render_unmanaged_row);
+}
 
 err find_device_of(api_call *c, device_category category, const char *device_id,
                    const char *name, store_device *d)
@@ -188,32 +221,72 @@ err list_devices_of(api_call *c, device_category category, const char *key)
     return e;
 }
 
+/* devices/update or devices/unmanaged/update of one device. */
 typedef struct device_change {
     store_scope scope;
     const char *id, *name;
+    store_device_kind kind; /* the devices it is one of: managed, or unmanaged */
+    bool convert;           /* it becomes the other kind */
+    bool switch_pool;       /* backup_access_code_pool_enabled given: */
+    bool pool;              /* ... on or off */
+    store_device read;      /* as it was */
 } device_change;
 
 static err read_device_metadata(api_call *c, store *s, void *obj, const char **stored)
 {
     device_change *ch = obj;
-    store_device d;
-    err e = store_device_get(s, c->a, &ch->scope, ch->id, NULL, true, &d);
+    err e = store_device_find(s, c->a, &ch->scope, ch->kind, ch->id, NULL, true, &ch->read);
     if (!err_failed(e))
-        *stored = d.custom_metadata;
+        *stored = ch->read.custom_metadata;
     return e;
 }
 
+/* The changes, and the conversion with its event. */
 static err write_device(api_call *c, store *s, void *obj, const char *merged)
 {
     (void)c;
     device_change *ch = obj;
-    return store_device_update(s, &ch->scope, ch->id, ch->name, merged);
+    err e = store_device_update(s, &ch->scope, ch->id, ch->name, merged);
+    if (err_failed(e) || !ch->convert)
+        return e;
+    bool managed = ch->kind == STORE_DEVICE_UNMANAGED;
+    e = store_device_set_managed(s, &ch->scope, ch->id, managed);
+    if (!err_failed(e))
+        e = store_event_record(s, (store_event){.workspace_id = ch->read.workspace_id,
+                                                .event_type = managed
+                                                    ? "device.unmanaged.converted_to_managed"
+                                                    : "device.converted_to_unmanaged",
+                                                .device_id = ch->id,
+                                                .connected_account_id =
+                                                    ch->read.connected_account_id});
+    return e;
+}
+
+/* Reads device_id and custom_metadata, and applies them with what ch has. */
+static err change_device(api_call *c, device_change *ch)
+{
+    ch->id = param_required_str(c->p, "device_id");
+    json_t *metadata = NULL;
+    metadata_read(c, "custom_metadata", true, &metadata);
+    err e = params_check(c->p);
+    if (!err_failed(e) && ch->switch_pool)
+        e = access_codes_switch_backup_pool(c, ch->id, ch->pool);
+    if (!err_failed(e)) {
+        ch->scope = api_scope(c, NULL);
+        e = metadata_update(c, metadata,
+                            &(metadata_target){read_device_metadata, write_device, ch});
+    }
+    json_decref(metadata);
+    return e;
 }
 
 err devices_update(api_call *c)
 {
-    device_change ch = {.id = param_required_str(c->p, "device_id")};
-    json_t *metadata = NULL;
+    device_change ch = {.kind = STORE_DEVICE_MANAGED};
+    bool managed = true;
+    if (param_bool(c->p, "is_managed", &managed))
+        ch.convert = !managed; /* true: it is managed already */
+    ch.switch_pool = param_bool(c->p, "backup_access_code_pool_enabled", &ch.pool);
     if (param_null(c->p, "name"))
         ch.name = ""; /* back to the provider's name */
     else
@@ -238,19 +311,15 @@ err devices_update(api_call *c)
             param_reject(c->p, "properties", "properties.name: expected a string of at most 255 characters, or null");
         json_decref(properties);
     }
-    metadata_read(c, "custom_metadata", true, &metadata);
-    bool pool = true;
-    bool switch_pool = param_bool(c->p, "backup_access_code_pool_enabled", &pool);
-    err e = params_check(c->p);
-    if (!err_failed(e) && switch_pool)
-        e = access_codes_switch_backup_pool(c, ch.id, pool);
-    if (!err_failed(e)) {
-        ch.scope = api_scope(c, NULL);
-        e = metadata_update(c, metadata,
-                            &(metadata_target){read_device_metadata, write_device, &ch});
-    }
-    json_decref(metadata);
-    return e;
+    return change_device(c, &ch);
+}
+
+err devices_unmanaged_update(api_call *c)
+{
+    device_change ch = {.kind = STORE_DEVICE_UNMANAGED};
+    if (param_bool(c->p, "is_managed", &ch.convert) && !ch.convert)
+        param_reject(c->p, "is_managed", "Only true (it makes the device managed) is accepted");
+    return change_device(c, &ch);
 }
 
 err devices_delete(api_call *c)

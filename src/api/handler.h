@@ -100,6 +100,9 @@ err access_codes_simulate_create_unmanaged_access_code(api_call *c);
 err access_codes_switch_backup_pool(api_call *c, const char *device_id, bool enabled);
 err devices_simulate_connect(api_call *c);
 err devices_simulate_disconnect(api_call *c);
+err devices_unmanaged_get(api_call *c);
+err devices_unmanaged_list(api_call *c);
+err devices_unmanaged_update(api_call *c);
 /* 403 unless the caller's workspace is a sandbox (simulations). */
 err api_sandbox_only(api_call *c);
 /* The connect webview's page (api/connect_page.c). */

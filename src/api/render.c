@@ -97,6 +97,13 @@ static json_t *capabilities(device_category cat, bool has_battery, bool takes_co
     return caps;
 }
 
+static json_t *device_model(const store_device *d)
+{
+    const char *maker = d->manufacturer ? manufacturer_display_name(d->manufacturer) : "Unknown";
+    return json_pack("{s:s,s:s}", "display_name", d->model ? d->model : d->name,
+                     "manufacturer_display_name", maker);
+}
+
 static json_t *device_properties(const store_device *d, device_category cat)
 {
     json_t *p = render_stored_object(d->extra_properties);
@@ -105,10 +112,7 @@ static json_t *device_properties(const store_device *d, device_category cat)
     json_object_set_new(p, "appearance", json_pack("{s:s}", "name", d->name));
     if (d->manufacturer)
         json_object_set_new(p, "manufacturer", json_string(d->manufacturer));
-    const char *maker = d->manufacturer ? manufacturer_display_name(d->manufacturer) : "Unknown";
-    json_object_set_new(p, "model", json_pack("{s:s,s:s}", "display_name",
-                                              d->model ? d->model : d->name,
-                                              "manufacturer_display_name", maker));
+    json_object_set_new(p, "model", device_model(d));
     if (cat == DEVICE_LOCK && d->locked >= 0) {
         json_object_set_new(p, "locked", json_boolean(d->locked));
         json_object_set_new(p, "door_open", json_false());
@@ -140,34 +144,53 @@ static json_t *device_errors(const store_device *d)
     return errors;
 }
 
-json_t *render_device(const store_device *d)
+static bool takes_codes(const store_device *d, device_category cat)
 {
-    device_category cat = device_type_category(d->device_type);
+    return cat == DEVICE_LOCK && code_rules_of(d->extra_properties).supported;
+}
+
+/* What a managed and an unmanaged device both show. */
+static json_t *device_common(const store_device *d, device_category cat)
+{
     json_t *o = json_object();
     json_object_set_new(o, "device_id", json_string(d->device_id));
     json_object_set_new(o, "device_type", json_string(d->device_type));
     json_object_set_new(o, "workspace_id", json_string(d->workspace_id));
     json_object_set_new(o, "connected_account_id", json_string(d->connected_account_id));
+    json_object_set_new(o, "created_at", render_time(d->created_at));
+    json_object_set_new(o, "capabilities_supported",
+                        capabilities(cat, d->battery_level >= 0, takes_codes(d, cat)));
+    json_object_set_new(o, "errors", device_errors(d));
+    json_object_set_new(o, "warnings", json_array());
+    json_object_set_new(o, "is_managed", json_boolean(d->is_managed));
+    json_object_set_new(o, "custom_metadata", render_stored_object(d->custom_metadata));
+    return o;
+}
+
+json_t *render_device(const store_device *d)
+{
+    device_category cat = device_type_category(d->device_type);
+    json_t *o = device_common(d, cat);
     json_object_set_new(o, "display_name", json_string(d->nickname ? d->nickname : d->name));
     if (d->nickname)
         json_object_set_new(o, "nickname", json_string(d->nickname));
-    json_object_set_new(o, "created_at", render_time(d->created_at));
     json_object_set_new(o, "space_ids", json_array());
-    bool takes_codes = cat == DEVICE_LOCK && code_rules_of(d->extra_properties).supported;
-    json_object_set_new(o, "capabilities_supported",
-                        capabilities(cat, d->battery_level >= 0, takes_codes));
     json_object_set_new(o, "properties", device_properties(d, cat));
-    json_t *errors = device_errors(d);
-    json_object_set_new(o, "errors", errors);
-    json_object_set_new(o, "warnings", json_array());
-    json_object_set_new(o, "is_managed", json_true());
-    json_object_set_new(o, "custom_metadata", render_stored_object(d->custom_metadata));
     if (cat == DEVICE_LOCK) {
+        bool codes = takes_codes(d, cat);
         json_object_set_new(o, "can_remotely_lock", json_boolean(d->can_remotely_lock));
         json_object_set_new(o, "can_remotely_unlock", json_boolean(d->can_remotely_unlock));
-        json_object_set_new(o, "can_program_online_access_codes", json_boolean(takes_codes));
+        json_object_set_new(o, "can_program_online_access_codes", json_boolean(codes));
         json_object_set_new(o, "can_program_offline_access_codes", json_false());
     }
+    return o;
+}
+
+json_t *render_unmanaged_device(const store_device *d)
+{
+    json_t *o = device_common(d, device_type_category(d->device_type));
+    json_object_set_new(o, "properties", json_pack("{s:s,s:b,s:o}", "name", d->name, "online",
+                                                   d->online, "model", device_model(d)));
     return o;
 }
 
@@ -364,7 +387,16 @@ json_t *render_event(const store_event *ev)
     }
     if (strncmp(ev->event_type, "lock.", 5) == 0)
         json_object_set_new(o, "method", json_string(ev->method ? ev->method : "remote"));
-    if (strcmp(ev->event_type, "connected_account.disconnected") == 0) {
+    /* A device's disconnection (managed or not) says why, with the errors
+     * and warnings of the device and its account. */
+    bool device_gone = strcmp(ev->event_type, "device.disconnected") == 0 ||
+                       strcmp(ev->event_type, "device.unmanaged.disconnected") == 0;
+    if (device_gone) {
+        json_object_set_new(o, "error_code", json_string("device_disconnected"));
+        json_object_set_new(o, "device_errors", json_array());
+        json_object_set_new(o, "device_warnings", json_array());
+    }
+    if (device_gone || strcmp(ev->event_type, "connected_account.disconnected") == 0) {
         json_object_set_new(o, "connected_account_errors", json_array());
         json_object_set_new(o, "connected_account_warnings", json_array());
     }

@@ -15,6 +15,9 @@ json_t *render_workspace(const store_workspace *w);
 /* token: the session's token in the clear (unsealed by the caller). */
 json_t *render_client_session(const store_client_session *cs, const char *token);
 json_t *render_device(const store_device *d);
+/* What the unmanaged_device schema requires, and no state: latchkey does
+ * not manage the device. */
+json_t *render_unmanaged_device(const store_device *d);
 /* p: the account's provider, which the caller looked up (NULL: unknown). */
 json_t *render_connected_account(const store_connected_account *ca, const struct provider *p);
 /* url: the webview's URL, with its token (built by the caller). */

@@ -115,7 +115,9 @@ static err work(store *s, void *ctx)
         return store_not_found(e) ? ERR_NONE : e;
     }
     store_scope scope = {.workspace_id = ac.workspace_id};
-    e = store_device_get(s, &a, &scope, ac.device_id, NULL, false, &d);
+    /* A device made unmanaged keeps its codes' schedule: the API no longer
+     * shows them, but a code whose time is up still leaves the lock. */
+    e = store_device_find(s, &a, &scope, STORE_DEVICE_ANY, ac.device_id, NULL, false, &d);
     int64_t now = st->now;
     bool ended = ac.ends_at && now >= ac.ends_at;
     if (!err_failed(e)) {

@@ -68,7 +68,8 @@ static err move(store *s, void *ctx)
     arena_init(&a);
     store_scope scope = {.workspace_id = m->due->workspace_id};
     store_device d;
-    err e = store_device_get(s, &a, &scope, m->due->device_id, NULL, true, &d);
+    /* An unmanaged thermostat heats or cools all the same. */
+    err e = store_device_find(s, &a, &scope, STORE_DEVICE_ANY, m->due->device_id, NULL, true, &d);
     long tenths = err_failed(e) || !d.climate_moved_at
                       ? 0
                       : (long)((m->now - d.climate_moved_at) / m->tenth_ms);

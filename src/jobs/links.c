@@ -201,13 +201,18 @@ static err write_state(store *s, void *ctx)
                    d.battery_level != was.battery_level;
     if (!err_failed(e) && changed)
         e = store_device_set_state(s, &d);
+    /* An unmanaged device has its own connection events, and no lock
+     * events: latchkey does not manage its lock. */
     if (!err_failed(e) && d.online != was.online) {
-        ev.event_type = d.online ? "device.connected" : "device.disconnected";
+        ev.event_type = d.is_managed ? (d.online ? "device.connected" : "device.disconnected")
+                                     : (d.online ? "device.unmanaged.connected"
+                                                 : "device.unmanaged.disconnected");
         e = store_event_record(s, ev);
     }
     /* Operated at the door (or a change latchkey did not ask for); the
      * first report of a new device is not a change. */
-    if (!err_failed(e) && d.locked != was.locked && was.locked >= 0 && !r->answers) {
+    if (!err_failed(e) && d.is_managed && d.locked != was.locked && was.locked >= 0 &&
+        !r->answers) {
         ev.event_type = d.locked ? "lock.locked" : "lock.unlocked";
         ev.method = r->st->method ? r->st->method : "unknown";
         e = store_event_record(s, ev);

@@ -134,6 +134,9 @@ err store_access_code_list(store *s, arena *a, const store_scope *scope,
     if (f->none)
         sql_builder_append(&b, " AND FALSE");
     sql_builder_appendf(&b, " AND %sac.is_managed", f->managed ? "" : "NOT ");
+    /* The codes of an unmanaged device are out of sight, as it is. */
+    sql_builder_append(&b, " AND EXISTS (SELECT 1 FROM devices d WHERE d.device_id = ac.device_id"
+                           " AND d.is_managed)");
     if (!f->backup) /* spare codes are not listed until pulled for a code */
         sql_builder_append(&b, " AND NOT (ac.is_backup AND ac.ends_at IS NULL)");
     query_in(&b, "ac.access_code_id", f->access_code_ids);

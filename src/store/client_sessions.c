@@ -205,11 +205,11 @@ static void read_child(const db_row *r, void *ctx)
 }
 
 /* Fills in the connected accounts (granted, or through a connect webview),
- * the device count and the connect webviews of rows[0..n), n <= CHUNK,
- * sessions of workspace_id: two statements, whose cost follows the
- * sessions' own grants and the devices of their accounts (each counted in
- * the index on (connected_account_id, workspace_id)), never the workspace's
- * size (tests/unit/test_query_plans.c). */
+ * the device count (their managed devices) and the connect webviews of
+ * rows[0..n), n <= CHUNK, sessions of workspace_id: two statements, whose
+ * cost follows the sessions' own grants and the devices of their accounts
+ * (each found through the index on (connected_account_id, workspace_id)),
+ * never the workspace's size (tests/unit/test_query_plans.c). */
 static err read_chunk(store *s, arena *a, const char *workspace_id, store_client_session *rows,
                       size_t n)
 {
@@ -228,7 +228,8 @@ static err read_chunk(store *s, arena *a, const char *workspace_id, store_client
     sql_builder_init(&b, a);
     sql_builder_append(&b, "SELECT held.client_session_id, held.connected_account_id,"
                            " (SELECT COUNT(*) FROM devices d WHERE d.workspace_id = ?"
-                           " AND d.connected_account_id = held.connected_account_id)"
+                           " AND d.connected_account_id = held.connected_account_id"
+                           " AND d.is_managed)"
                            " FROM (SELECT client_session_id, connected_account_id"
                            " FROM client_session_connected_accounts WHERE TRUE");
     sql_builder_bind_text(&b, workspace_id);

@@ -110,12 +110,14 @@ typedef struct db_column {
     db_field type;
     size_t offset;
     const char *expr; /* computed: this SQL expression instead of a column */
-    bool generated;   /* not written by INSERT (sequences, computed) */
+    bool generated;   /* not written by INSERT (sequences, computed, defaulted) */
 } db_column;
 
 #define DB_COLUMN(T, f, type) {#f, type, offsetof(T, f), NULL, false}
 #define DB_SEQ(T) {"seq", DB_INT, offsetof(T, seq), NULL, true}
 #define DB_COMPUTED(T, f, type, sql) {#f, type, offsetof(T, f), sql, true}
+/* A column that INSERT leaves to its default and other statements change. */
+#define DB_DEFAULTED(T, f, type) {#f, type, offsetof(T, f), NULL, true}
 #define DB_COUNT(a) (sizeof(a) / sizeof *(a))
 
 /* A record type: its table, the alias queries use for it, its columns, the

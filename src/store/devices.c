@@ -24,6 +24,7 @@ static const db_column DEVICE_COLUMNS[] = {
     DB_COLUMN(store_device, created_at, DB_INT),
     DB_COLUMN(store_device, offline_at, DB_INT0),
     DB_COLUMN(store_device, climate_moved_at, DB_INT0),
+    DB_DEFAULTED(store_device, is_managed, DB_BOOL),
 };
 
 static const db_table DEVICES = {
@@ -34,7 +35,11 @@ static const db_table DEVICES = {
 err store_device_create(store *s, const store_device *d) { return db_insert(s->db, &DEVICES, d); }
 
 /* What the provider reports is refreshed (the state too, unless
- * keep_state); the id, the user's nickname and metadata stay. */
+ * keep_state); the id, the user's nickname and metadata stay, and so does
+ * whether it is managed: a device made unmanaged stays so when its account
+ * is connected again (a sandbox login through another webview, a live
+ * provider's new password) or its provider lists it anew, until
+ * devices/unmanaged/update makes it managed, as at Seam. */
 static err upsert(store *s, arena *a, store_device *d, bool keep_state, bool *created)
 {
     static const char *const REPORTED[] = {"device_type", "manufacturer", "name", "model",
@@ -144,13 +149,24 @@ static void flags_sql(sql_builder *b, const str_list *flags, bool want)
         sql_builder_appendf(b, " AND %s(%s)", want ? "" : "NOT ", flag_sql(flags->items[i]));
 }
 
+/* The scope's devices of `kind`; the condition on unmanaged devices is the
+ * predicate of their partial index (devices_unmanaged_workspace_seq). */
+static void select_in_scope(sql_builder *b, arena *a, const store_scope *scope,
+                            store_device_kind kind)
+{
+    db_select(b, a, &DEVICES);
+    scope_append(b, scope, "d", SCOPE_BY_ACCOUNT);
+    if (kind != STORE_DEVICE_ANY)
+        sql_builder_append(b, kind == STORE_DEVICE_MANAGED ? " AND d.is_managed"
+                                                           : " AND NOT d.is_managed");
+}
+
 err store_device_list(store *s, arena *a, const store_scope *scope, const store_device_filter *f,
                       const store_page *page, store_device **out, size_t *count)
 {
     static const char *const SEARCHED[] = {"d.name", "d.nickname"};
     sql_builder b;
-    db_select(&b, a, &DEVICES);
-    scope_append(&b, scope, "d", SCOPE_BY_ACCOUNT);
+    select_in_scope(&b, a, scope, f->kind);
     if (f->none)
         sql_builder_append(&b, " AND FALSE");
     flags_sql(&b, f->include_if, true);
@@ -176,9 +192,15 @@ err store_device_list(store *s, arena *a, const store_scope *scope, const store_
 err store_device_get(store *s, arena *a, const store_scope *scope, const char *device_id,
                      const char *name, bool for_update, store_device *out)
 {
+    return store_device_find(s, a, scope, STORE_DEVICE_MANAGED, device_id, name, for_update, out);
+}
+
+err store_device_find(store *s, arena *a, const store_scope *scope, store_device_kind kind,
+                      const char *device_id, const char *name, bool for_update,
+                      store_device *out)
+{
     sql_builder b;
-    db_select(&b, a, &DEVICES);
-    scope_append(&b, scope, "d", SCOPE_BY_ACCOUNT);
+    select_in_scope(&b, a, scope, kind);
     if (device_id) {
         query_eq(&b, "d.device_id", device_id);
     } else {
@@ -217,18 +239,31 @@ err store_device_update(store *s, const store_scope *scope, const char *id, cons
     return e;
 }
 
-err store_device_set_locked(store *s, const store_scope *scope, const char *device_id,
-                            bool locked)
+/* "UPDATE devices SET <column> = <value>" for the device within scope. */
+static err set_bool_in_scope(store *s, const store_scope *scope, const char *device_id,
+                             const char *column, bool value)
 {
     arena a;
     arena_init(&a);
     sql_builder b;
     sql_builder_init(&b, &a);
-    sql_builder_append(&b, "UPDATE devices SET locked = ?");
-    sql_builder_bind_bool(&b, locked);
+    sql_builder_appendf(&b, "UPDATE devices SET %s = ?", column);
+    sql_builder_bind_bool(&b, value);
     err e = update_in_scope(s, &b, scope, device_id);
     arena_free(&a);
     return e;
+}
+
+err store_device_set_locked(store *s, const store_scope *scope, const char *device_id,
+                            bool locked)
+{
+    return set_bool_in_scope(s, scope, device_id, "locked", locked);
+}
+
+err store_device_set_managed(store *s, const store_scope *scope, const char *device_id,
+                             bool managed)
+{
+    return set_bool_in_scope(s, scope, device_id, "is_managed", managed);
 }
 
 err store_device_delete(store *s, const store_scope *scope, const char *id, const store_event *ev)

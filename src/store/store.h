@@ -361,7 +361,18 @@ typedef struct store_device {
     int64_t offline_at;           /* when it went offline, 0 when online or unknown */
     int64_t climate_moved_at;     /* a sandbox thermostat that heats or cools: when its
                                      temperature last moved; 0 while it rests */
+    bool is_managed;              /* read only: a new device is managed (the column's
+                                   * default); store_device_set_managed changes it */
 } store_device;
+
+/* Which devices a read sees. An unmanaged device is out of the API's sight
+ * but for the devices/unmanaged routes; its provider keeps it current all
+ * the same. */
+typedef enum store_device_kind {
+    STORE_DEVICE_MANAGED,   /* what the devices, locks, thermostats and access codes routes see */
+    STORE_DEVICE_UNMANAGED, /* the devices/unmanaged routes */
+    STORE_DEVICE_ANY,       /* both: work that goes on whatever the API shows */
+} store_device_kind;
 
 err store_device_create(store *s, const store_device *d);
 /* Creates the device, or when its account already has one with the same
@@ -374,13 +385,13 @@ err store_device_upsert(store *s, arena *a, store_device *d, bool *created);
  * there keeps its state (online, locked, battery), which the provider's
  * state reports keep. */
 err store_device_upsert_listed(store *s, arena *a, store_device *d, bool *created);
-/* The account's device with this provider key, locked for the rest of the
- * transaction (read-modify-write of a state report). */
+/* The account's device with this provider key, managed or not, locked for
+ * the rest of the transaction (read-modify-write of a state report). */
 err store_device_of_account(store *s, arena *a, const char *connected_account_id,
                             const char *provider_device_key, store_device *out);
 /* Sets online, locked, battery_level and offline_at as d has them. */
 err store_device_set_state(store *s, const store_device *d);
-/* Every device of the account (the links job's, unscoped). */
+/* Every device of the account, managed or not (the links job's, unscoped). */
 err store_devices_of_account(store *s, arena *a, const char *connected_account_id,
                              store_device **out, size_t *count);
 /* Deletes the device (gone from its provider's list). */
@@ -399,19 +410,28 @@ typedef struct store_device_filter {
     const str_list *exclude_if;            /* ... and must not have */
     const char *customer_key;              /* its account's customer; NULL: any */
     bool none;                             /* match nothing (a filter on what latchkey lacks) */
+    store_device_kind kind;                /* managed ones (0) unless set */
 } store_device_filter;
 
 err store_device_list(store *s, arena *a, const store_scope *scope, const store_device_filter *f,
                       const store_page *page, store_device **out, size_t *count);
-/* By id, or by name (nickname or provider name) when device_id is NULL.
- * With for_update, inside a transaction, the row stays locked until it ends. */
+/* A managed device by id, or by name (nickname or provider name) when
+ * device_id is NULL. With for_update, inside a transaction, the row stays
+ * locked until it ends. */
 err store_device_get(store *s, arena *a, const store_scope *scope, const char *device_id,
                      const char *name, bool for_update, store_device *out);
+/* store_device_get among the devices of `kind`. */
+err store_device_find(store *s, arena *a, const store_scope *scope, store_device_kind kind,
+                      const char *device_id, const char *name, bool for_update,
+                      store_device *out);
 /* Sets the nickname ("" clears it) and/or custom_metadata; NULL leaves it. */
 err store_device_update(store *s, const store_scope *scope, const char *id, const char *nickname,
                         const char *custom_metadata);
 err store_device_set_locked(store *s, const store_scope *scope, const char *device_id,
                             bool locked);
+/* Makes the device managed or unmanaged. */
+err store_device_set_managed(store *s, const store_scope *scope, const char *device_id,
+                             bool managed);
 /* Deletes the device and records ev (when not NULL) in one transaction. */
 err store_device_delete(store *s, const store_scope *scope, const char *id,
                         const struct store_event *ev);
@@ -610,6 +630,8 @@ typedef struct store_access_code_filter {
     bool none;                       /* match nothing (a filter on what latchkey lacks) */
 } store_access_code_filter;
 
+/* Codes on managed devices only (those of an unmanaged device are out of
+ * sight, as the device is). */
 err store_access_code_list(store *s, arena *a, const store_scope *scope,
                            const store_access_code_filter *f, const store_page *page,
                            store_access_code **out, size_t *count);

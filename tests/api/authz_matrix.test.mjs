@@ -161,6 +161,28 @@ const MATRIX = {
     mutates: true,
   },
   '/devices/list_device_providers': { creds: 'AK CST', reach: 'global', params: () => ({}) },
+  // An unmanaged device of john's, and one of the workspace's that the API
+  // key makes managed again.
+  '/devices/unmanaged/get': {
+    creds: 'AK CST',
+    reach: 'john',
+    params: () => ({ device_id: F.johnUnmanaged }),
+    notFound: 'device_not_found',
+    sees: () => [F.johnUnmanaged],
+  },
+  '/devices/unmanaged/list': {
+    creds: 'AK CST',
+    reach: 'list',
+    params: () => ({}),
+    sees: () => [F.johnUnmanaged],
+  },
+  '/devices/unmanaged/update': {
+    creds: 'AK',
+    reach: 'workspace',
+    params: () => ({ device_id: F.toManage, is_managed: true }),
+    notFound: 'device_not_found',
+    mutates: true,
+  },
   '/locks/get': {
     creds: 'AK CST',
     reach: 'john',
@@ -816,8 +838,12 @@ describe('authorization matrix', () => {
         .action_attempt
       assert.equal(attempt.status, 'success', `john's own lock: ${JSON.stringify(attempt)}`)
       F.attempt = attempt.action_attempt_id
-      const johnsAccounts = [SEED.johnAccount, F.john.account]
-      const johnsDevices = [...JOHN_DEVICES, ...F.john.devices]
+      // Another account of john's, with one of its devices unmanaged.
+      F.johnsOther = await freshAccount(CST1, 'august', LOGINS.offline)
+      F.johnUnmanaged = F.johnsOther.d1
+      ok(await post('/devices/update', AK1, { device_id: F.johnUnmanaged, is_managed: false }))
+      const johnsAccounts = [SEED.johnAccount, F.john.account, F.johnsOther.account]
+      const johnsDevices = [...JOHN_DEVICES, ...F.john.devices, ...F.johnsOther.devices]
       const johnsEvents = ok(await get('/events/list', CST1, { since: EPOCH }), 'events').events.filter(
         (e) => johnsAccounts.includes(e.connected_account_id) || johnsDevices.includes(e.device_id),
       )
@@ -877,7 +903,10 @@ describe('authorization matrix', () => {
       ]
 
       // Workspace-1 objects no session holds, for the destructive routes.
-      F.deletable = await freshAccount(AK1, 'schlage', LOGINS.john) // devices/delete, connected_accounts/update
+      // devices/delete, connected_accounts/update, devices/unmanaged/update
+      F.deletable = await freshAccount(AK1, 'schlage', LOGINS.john)
+      F.toManage = F.deletable.devices[2]
+      ok(await post('/devices/update', AK1, { device_id: F.toManage, is_managed: false }))
       F.removable = await freshAccount(AK1, 'schlage', LOGINS.offline) // connected_accounts/delete
       F.grantSession = await createSession(srv, AK1, {}, { label: 'grant' })
       F.revokeSession = await createSession(srv, AK1, {}, { label: 'revoke' })
@@ -910,6 +939,7 @@ describe('authorization matrix', () => {
         ...johnsAccounts,
         SEED.webview1,
         F.john.webview,
+        F.johnsOther.webview,
         SEED.session1,
         CST1,
         SEED.johnKey,
@@ -1080,6 +1110,8 @@ describe('authorization matrix', () => {
     ]) {
       assert.ok(RESULT.s1.has(key) && !RESULT.s2.has(key), `the ${what} is gone after, not before`)
     }
+    const managed = `device ${F.toManage}`
+    assert.ok(!RESULT.s1.has(managed) && RESULT.s2.has(managed), 'the unmanaged device is listed after, not before')
   })
 
   it('the credentials in wrong headers changed nothing', () => {

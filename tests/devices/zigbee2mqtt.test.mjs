@@ -232,6 +232,35 @@ describe('zigbee2mqtt: commands and what happens at the door', () => {
     )
   })
 
+  it('an unmanaged device is kept current, with its own connection events and no lock events', async () => {
+    const name = 'garage_door'
+    const id = deviceByName[name]
+    const seam = sdkFromApiKey(srv, SEED.apiKey1)
+    const count = async (type) => (await eventsOf(id, type)).length
+    const unlockedBefore = await count('lock.unlocked')
+    await seam.devices.update({ device_id: id, is_managed: false })
+    const unmanaged = () => seamA().devices.unmanaged.get({ device_id: id })
+    await sim.control.zigbee(name, 'operate', { locked: false, method: 'keypad' })
+    await sim.control.zigbee(name, 'online', { online: false })
+    await waitFor(async () => !(await unmanaged()).properties.online, { what: 'offline while unmanaged' })
+    await sim.control.zigbee(name, 'online', { online: true })
+    await waitFor(async () => (await unmanaged()).properties.online, { what: 'online while unmanaged' })
+    assert.equal(await count('device.unmanaged.disconnected'), 1)
+    assert.equal(await count('device.unmanaged.connected'), 1)
+    assert.equal(await count('lock.unlocked'), unlockedBefore)
+    const raw = await call(srv, '/events/list', {
+      token: userA.token,
+      body: { device_id: id, since: '2020-01-01T00:00:00Z' },
+    })
+    assertResponseMatchesSchema('/events/list', raw.body)
+    await seam.devices.unmanaged.update({ device_id: id, is_managed: true })
+    const managed = await deviceOf(name)
+    assert.equal(managed.properties.locked, false, 'unlocked at the door while unmanaged')
+    assert.equal(managed.properties.online, true)
+    await sim.control.zigbee(name, 'operate', { locked: true, method: 'manual' })
+    await waitFor(async () => (await deviceOf(name)).properties.locked === true, { what: 'locked again' })
+  })
+
   it('a command the device ignores fails after the timeout; a jam fails', async () => {
     const name = 'front_door'
     await sim.control.zigbee(name, 'mode', { mode: 'ignore' })
