@@ -358,6 +358,31 @@ static err create_on(api_call *c, const code_input *in, const store_device *d,
     return e;
 }
 
+/* An action attempt of the change, done when it is recorded. */
+static json_t *recorded_attempt(api_call *c, const store_access_code *ac, const char *type)
+{
+    char *id = arena_alloc(c->a, UUID_STR_LEN);
+    uuid_v4(id);
+    store_action_attempt aa = {.action_attempt_id = id, .workspace_id = ac->workspace_id,
+                               .device_id = ac->device_id,
+                               .connected_account_id = ac->connected_account_id,
+                               .action_type = type, .status = "success", .created_at = c->now,
+                               .due_at = c->now, .completed_at = c->now};
+    err e = store_action_attempt_create(c->srv->store, &aa);
+    return err_failed(e) ? NULL : render_action_attempt(&aa);
+}
+
+/* Answers {action_attempt} for a change of ac. */
+static err answer_attempt(api_call *c, const store_access_code *ac, const char *type)
+{
+    json_t *aa = recorded_attempt(c, ac, type);
+    if (!aa)
+        return err_make(ERR_UNAVAILABLE, "unavailable", "The change was recorded; its action"
+                                                        " attempt could not be.");
+    c->out = json_pack("{s:o}", "action_attempt", aa);
+    return ERR_NONE;
+}
+
 err access_codes_create(api_call *c)
 {
     const char *device_id = param_required_str(c->p, "device_id");
@@ -373,7 +398,9 @@ err access_codes_create(api_call *c)
     if (!err_failed(e))
         e = create_on(c, &in, &d, &r, &ac);
     if (!err_failed(e))
-        c->out = json_pack("{s:o}", "access_code", render_access_code(&ac, &d));
+        e = answer_attempt(c, &ac, "CREATE_ACCESS_CODE");
+    if (!err_failed(e))
+        json_object_set_new(c->out, "access_code", render_access_code(&ac, &d));
     return e;
 }
 
@@ -437,31 +464,6 @@ err access_codes_create_multiple(api_call *c)
         return e;
     }
     c->out = json_pack("{s:o}", "access_codes", out);
-    return ERR_NONE;
-}
-
-/* An action attempt of the change, done when it is recorded. */
-static json_t *recorded_attempt(api_call *c, const store_access_code *ac, const char *type)
-{
-    char *id = arena_alloc(c->a, UUID_STR_LEN);
-    uuid_v4(id);
-    store_action_attempt aa = {.action_attempt_id = id, .workspace_id = ac->workspace_id,
-                               .device_id = ac->device_id,
-                               .connected_account_id = ac->connected_account_id,
-                               .action_type = type, .status = "success", .created_at = c->now,
-                               .due_at = c->now, .completed_at = c->now};
-    err e = store_action_attempt_create(c->srv->store, &aa);
-    return err_failed(e) ? NULL : render_action_attempt(&aa);
-}
-
-/* Answers {action_attempt} for a change of ac. */
-static err answer_attempt(api_call *c, const store_access_code *ac, const char *type)
-{
-    json_t *aa = recorded_attempt(c, ac, type);
-    if (!aa)
-        return err_make(ERR_UNAVAILABLE, "unavailable", "The change was recorded; its action"
-                                                        " attempt could not be.");
-    c->out = json_pack("{s:o}", "action_attempt", aa);
     return ERR_NONE;
 }
 

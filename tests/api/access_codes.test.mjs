@@ -367,6 +367,48 @@ describe('access codes', () => {
   })
 })
 
+describe('access codes: every answer matches the OpenAPI', () => {
+  const srv = useServer()
+
+  it('create, update_multiple, the unmanaged routes and the sandbox simulations', async () => {
+    const checked = async (route, body, method = 'post') => {
+      const res = await call(srv, route, { method: method.toUpperCase(), token: SEED.apiKey1, body })
+      assert.equal(res.status, 200, `${route}: ${res.text}`)
+      assertResponseMatchesSchema(route, res.body, method)
+      return res.body
+    }
+    const start = Date.now() + 3_600_000
+    const created = await checked('/access_codes/create', {
+      device_id: 'august_device_1',
+      name: 'Checked',
+      starts_at: iso(start),
+      ends_at: iso(start + 60_000),
+    })
+    await checked('/access_codes/create', { device_id: 'august_device_2', code: '24680' })
+    const multiple = await checked('/access_codes/create_multiple', { device_ids: ['august_device_1', 'august_device_2'] })
+    await checked(
+      '/access_codes/update_multiple',
+      { common_code_key: multiple.access_codes[0].common_code_key, name: 'Both' },
+      'patch',
+    )
+    await checked('/access_codes/update', { access_code_id: created.access_code.access_code_id, name: 'Put' }, 'put')
+    const unmanaged = []
+    for (const code of ['11223', '33445', '55667']) {
+      const made = await checked('/access_codes/simulate/create_unmanaged_access_code', {
+        device_id: 'august_device_1',
+        name: `Found ${code}`,
+        code,
+      })
+      unmanaged.push(made.access_code.access_code_id)
+    }
+    await checked('/access_codes/unmanaged/convert_to_managed', { access_code_id: unmanaged[0] }, 'patch')
+    await checked('/access_codes/unmanaged/update', { access_code_id: unmanaged[1], is_managed: true }, 'patch')
+    await checked('/access_codes/unmanaged/delete', { access_code_id: unmanaged[2] })
+    await checked('/devices/simulate/disconnect', { device_id: 'august_device_2' })
+    await checked('/devices/simulate/connect', { device_id: 'august_device_2' })
+  })
+})
+
 describe('access codes: scope', () => {
   const srv = useServer()
 
