@@ -102,7 +102,9 @@ describe('access codes', () => {
 
   it('a time-bound code is set at its start and removed at its end', async () => {
     const seam = sdkFromApiKey(srv, SEED.apiKey1)
-    const start = Date.now() + 1500
+    // Windows of seconds: long enough that a slow (sanitized) build still
+    // answers the create before the start.
+    const start = Date.now() + 3000
     const code = await seam.accessCodes.create({
       device_id: 'august_device_2',
       name: 'Guest',
@@ -485,7 +487,8 @@ describe('access codes: a restart between create and start', () => {
   it('the restarted server still sets the code at its start and removes it at its end', async () => {
     let server = await startServer({ dataDir, seed: true })
     let id
-    const start = Date.now() + 2500
+    // Far enough ahead that the server is down before the start.
+    const start = Date.now() + 8000
     try {
       const code = await sdkFromApiKey(server, SEED.apiKey1).accessCodes.create({
         device_id: 'august_device_1',
