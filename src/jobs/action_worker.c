@@ -163,7 +163,18 @@ static err record(store *s, void *ctx)
     if (!err_failed(e))
         e = store_action_attempt_finish(s, aa->action_attempt_id, c->owner, out.status,
                                         out.error_type, out.error_message, time_now_ms());
-    if (climate || noise_action(aa->action_type)) /* no events of these attempts */
+    if (climate && ok && !err_failed(e)) { /* the thermostat's event, no attempt's */
+        const char *payload = NULL;
+        const char *type = climate_event(c->a, aa->action_type, aa->params, &payload);
+        if (type)
+            e = store_event_record(s, (store_event){.workspace_id = aa->workspace_id,
+                                                    .event_type = type,
+                                                    .device_id = aa->device_id,
+                                                    .connected_account_id =
+                                                        aa->connected_account_id,
+                                                    .payload = payload});
+    }
+    if (climate || noise_action(aa->action_type)) /* no attempt events of these */
         return e;
     store_event ev = {.workspace_id = aa->workspace_id, .device_id = aa->device_id,
                       .connected_account_id = aa->connected_account_id,

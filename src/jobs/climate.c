@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/json_text.h"
+#include "core/temperature.h"
 
 /* Thermostats moved in one step at most; the rest are due at once after. */
 enum { STEP_BATCH = 64 };
@@ -23,6 +24,36 @@ static json_t *object_of(const char *text)
         return NULL;
     }
     return o;
+}
+
+const char *climate_event(arena *a, const char *action_type, const char *params,
+                          const char **payload)
+{
+    json_t *asked = object_of(params);
+    if (!asked)
+        return NULL;
+    bool preset = strcmp(action_type, "ACTIVATE_CLIMATE_PRESET") == 0;
+    json_t *out = json_object();
+    if (preset) {
+        json_object_set(out, "climate_preset_key", json_object_get(asked, "climate_preset_key"));
+        json_object_set_new(out, "is_fallback_climate_preset", json_false());
+        json_object_set_new(out, "thermostat_schedule_id", json_null());
+    } else {
+        json_object_update(out, asked);
+        json_object_set_new(out, "method", json_string("seam"));
+        const char *key;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(asked, tmp, key, v) {
+            size_t n = strlen(key);
+            if (json_is_number(v) && n > 8 && strcmp(key + n - 8, "_celsius") == 0)
+                json_object_set_new(out, arena_sprintf(a, "%.*s_fahrenheit", (int)(n - 8), key),
+                                    json_real(temperature_fahrenheit(json_number_value(v))));
+        }
+    }
+    json_decref(asked);
+    *payload = json_text(a, out);
+    return preset ? "thermostat.climate_preset_activated" : "thermostat.manually_adjusted";
 }
 
 err climate_write(store *s, arena *a, const store_scope *scope, const char *device_id,

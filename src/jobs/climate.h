@@ -16,6 +16,14 @@
  * ACTIVATE_CLIMATE_PRESET). */
 bool climate_action(const char *action_type);
 
+/* The event a thermostat's action records when it is done, as Seam's:
+ * thermostat.climate_preset_activated, or thermostat.manually_adjusted
+ * (method "seam") with the setting asked for (set points in both units);
+ * its own fields as a JSON object in *payload (in a). NULL when params are
+ * not a JSON object. */
+const char *climate_event(arena *a, const char *action_type, const char *params,
+                          const char **payload);
+
 /* In the caller's transaction: the thermostat's properties after the
  * change `what` (climate_settings_apply) with params (its JSON object).
  * Not found when the device is not there; a refusal as

@@ -270,6 +270,34 @@ describe('climate presets', () => {
     assertResponseMatchesSchema('/devices/get', device.body)
   })
 
+  it('the thermostat records its events: manually_adjusted, climate_preset_activated', async () => {
+    const seam = sdkFromApiKey(srv, SEED.apiKey1)
+    const since = new Date().toISOString()
+    await seam.thermostats.heat({ device_id: ID, heating_set_point_celsius: 19 })
+    await seam.thermostats.createClimatePreset({ device_id: ID, climate_preset_key: 'events', hvac_mode_setting: 'cool', cooling_set_point_celsius: 25 })
+    await seam.thermostats.activateClimatePreset({ device_id: ID, climate_preset_key: 'events' })
+    const res = await call(srv, '/events/list', {
+      token: SEED.apiKey1,
+      body: { since, device_id: ID, event_types: ['thermostat.manually_adjusted', 'thermostat.climate_preset_activated'] },
+    })
+    assert.equal(res.status, 200, res.text)
+    assertResponseMatchesSchema('/events/list', res.body)
+    const [adjusted, activated] = res.body.events
+    assert.equal(adjusted.event_type, 'thermostat.manually_adjusted')
+    assert.deepEqual(
+      [adjusted.method, adjusted.hvac_mode_setting, adjusted.heating_set_point_celsius, adjusted.heating_set_point_fahrenheit],
+      ['seam', 'heat', 19, 66.2],
+    )
+    assert.equal(activated.event_type, 'thermostat.climate_preset_activated')
+    assert.deepEqual([activated.climate_preset_key, activated.is_fallback_climate_preset], ['events', false])
+    // John's client session sees them; another workspace's key does not.
+    const johns = await call(srv, '/events/list', { token: SEED.cst1, body: { since, device_id: ID } })
+    assert.ok(johns.body.events.some((e) => e.event_id === activated.event_id))
+    const foreign = await call(srv, '/events/list', { token: SEED.apiKey2, body: { since } })
+    assert.ok(!foreign.body.events.some((e) => e.device_id === ID))
+    await seam.thermostats.deleteClimatePreset({ device_id: ID, climate_preset_key: 'events' })
+  })
+
   it('unknown and duplicate keys, and presets that make no sense, are refused', async () => {
     const seam = sdkFromApiKey(srv, SEED.apiKey1)
     await seam.thermostats.createClimatePreset({ device_id: ID, climate_preset_key: 'taken', hvac_mode_setting: 'off' })
