@@ -342,19 +342,42 @@ static err create_code(store *s, void *ctx)
     return e;
 }
 
-/* Creates the code on the device and wakes the scheduler. */
-static err create_on(api_call *c, const code_input *in, const store_device *d,
-                     const code_rules *r, store_access_code *out)
+typedef struct batch {
+    api_call *c;
+    size_t n;
+    const code_input *in; /* in[i] for d[i], with its rules r[i] */
+    const store_device *d;
+    const code_rules *r;
+    store_access_code *out;
+} batch;
+
+static err create_batch(store *s, void *ctx)
 {
-    creation cr = {c, in, d, r, {0}};
-    store_access_code probe = new_code(c, in, d);
-    err e = check_input(in, r, d, &probe);
-    if (!err_failed(e))
-        e = store_transaction(c->srv->store, create_code, &cr);
-    if (!err_failed(e)) {
-        action_worker_wake(c->srv->actions);
-        *out = cr.ac;
+    batch *b = ctx;
+    err e = ERR_NONE;
+    for (size_t i = 0; i < b->n && !err_failed(e); i++) {
+        creation cr = {b->c, &b->in[i], &b->d[i], &b->r[i], {0}};
+        e = create_code(s, &cr);
+        b->out[i] = cr.ac;
     }
+    return e;
+}
+
+/* Creates a code on each of n devices, all of them or (on any error) none,
+ * and wakes the scheduler. */
+static err create_codes(api_call *c, size_t n, const code_input *in, const store_device *d,
+                        const code_rules *r, store_access_code *out)
+{
+    err e = ERR_NONE;
+    for (size_t i = 0; i < n && !err_failed(e); i++) {
+        store_access_code probe = new_code(c, &in[i], &d[i]);
+        e = check_input(&in[i], &r[i], &d[i], &probe);
+    }
+    batch b = {c, n, in, d, r, out};
+    if (!err_failed(e))
+        e = store_transaction(c->srv->store, create_batch, &b);
+    if (!err_failed(e))
+        action_worker_wake(c->srv->actions);
     return e;
 }
 
@@ -396,7 +419,7 @@ err access_codes_create(api_call *c)
     if (!err_failed(e))
         e = code_device(c, device_id, &d, &r);
     if (!err_failed(e))
-        e = create_on(c, &in, &d, &r, &ac);
+        e = create_codes(c, 1, &in, &d, &r, &ac);
     if (!err_failed(e))
         e = answer_attempt(c, &ac, "CREATE_ACCESS_CODE");
     if (!err_failed(e))
@@ -404,10 +427,10 @@ err access_codes_create(api_call *c)
     return e;
 }
 
-/* One code (one PIN) on several locks, linked by a common_code_key. A lock
- * that cannot take the shared code gets a random one
- * (behavior_when_code_cannot_be_shared: create_random_code) or the call
- * fails before any is created (throw, the default). */
+/* One code (one PIN) on several locks, linked by a common_code_key, all
+ * created or none. A lock that cannot take the shared code gets a random
+ * one (behavior_when_code_cannot_be_shared: create_random_code) or the call
+ * fails (throw, the default). */
 err access_codes_create_multiple(api_call *c)
 {
     str_list ids;
@@ -450,19 +473,18 @@ err access_codes_create_multiple(api_call *c)
     char *key = arena_alloc(c->a, UUID_STR_LEN);
     uuid_v4(key);
     in.common_code_key = key;
-    json_t *out = json_array();
-    for (size_t i = 0; i < ids.count && !err_failed(e); i++) {
-        code_input one = in;
-        one.code = shared && !code_rules_check_code(&rules[i], shared) ? shared : NULL;
-        store_access_code ac;
-        e = create_on(c, &one, &devices[i], &rules[i], &ac);
-        if (!err_failed(e))
-            json_array_append_new(out, render_access_code(&ac, &devices[i]));
+    code_input *inputs = arena_alloc(c->a, ids.count * sizeof *inputs);
+    store_access_code *codes = arena_alloc(c->a, ids.count * sizeof *codes);
+    for (size_t i = 0; i < ids.count; i++) {
+        inputs[i] = in;
+        inputs[i].code = shared && !code_rules_check_code(&rules[i], shared) ? shared : NULL;
     }
-    if (err_failed(e)) {
-        json_decref(out);
+    e = create_codes(c, ids.count, inputs, devices, rules, codes);
+    if (err_failed(e))
         return e;
-    }
+    json_t *out = json_array();
+    for (size_t i = 0; i < ids.count; i++)
+        json_array_append_new(out, render_access_code(&codes[i], &devices[i]));
     c->out = json_pack("{s:o}", "access_codes", out);
     return ERR_NONE;
 }

@@ -263,6 +263,14 @@ describe('access codes', () => {
       assert.equal(now.type, 'time_bound')
     }
     await sdkRejects(seam.accessCodes.updateMultiple({ common_code_key: 'nope', name: 'x' }), 404, 'access_code_not_found')
+    // All or none: the code taken on the second lock, nothing on the first.
+    await seam.accessCodes.create({ device_id: 'august_device_2', code: '7311' })
+    await sdkRejects(
+      seam.accessCodes.createMultiple({ device_ids: ['august_device_1', 'august_device_2'], code: '7311' }),
+      409,
+      'duplicate_access_code',
+    )
+    await sdkRejects(seam.accessCodes.get({ device_id: 'august_device_1', code: '7311' }), 404, 'access_code_not_found')
   })
 
   it('the backup pool gives a time-bound code a spare code', async () => {
