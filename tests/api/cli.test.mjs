@@ -17,6 +17,7 @@ import {
   listDeviceIds,
   sdkFromApiKey,
   sdkFromPublishableKey,
+  stdoutWhen,
   uniqueKey,
   withDataDir,
   withServer,
@@ -121,8 +122,9 @@ describe('first start without --seed', () => {
   it('prints a sandbox API key once; it works, also after a restart', () =>
     withDataDir(async (dir) => {
       const key = await withUnseededServer(dir, async (first) => {
-        const keys = [...first.stdout().matchAll(keyLine)].map((m) => m[1])
-        assert.equal(keys.length, 1, `one API key on stdout:\n${first.stdout()}`)
+        const out = await stdoutWhen(first, (text) => /API key\s+seam_\S+\n/.test(text))
+        const keys = [...out.matchAll(keyLine)].map((m) => m[1])
+        assert.equal(keys.length, 1, `one API key on stdout:\n${out}`)
         const ws = await sdkFromApiKey(first, keys[0]).workspaces.get()
         assert.equal(ws.is_sandbox, true)
         assert.ok(isUuid(ws.workspace_id))

@@ -573,11 +573,23 @@ async function launch({ port, dir, ownDir, seed, env, args }) {
  * timeoutMs, then fails with the log's tail.
  */
 export async function stderrWhen(server, seen, timeoutMs = 5000) {
+  return outputWhen(server.stderr, 'log', seen, timeoutMs)
+}
+
+/**
+ * stderrWhen for the server's stdout: what it prints reaches the test
+ * through its own pipe, maybe after /health has answered.
+ */
+export async function stdoutWhen(server, seen, timeoutMs = 5000) {
+  return outputWhen(server.stdout, 'output', seen, timeoutMs)
+}
+
+async function outputWhen(read, what, seen, timeoutMs) {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const text = server.stderr()
+    const text = read()
     if (seen(text)) return text
-    if (Date.now() > deadline) assert.fail(`not in the server's log within ${timeoutMs} ms:\n${text.slice(-2000)}`)
+    if (Date.now() > deadline) assert.fail(`not in the server's ${what} within ${timeoutMs} ms:\n${text.slice(-2000)}`)
     await sleep(20)
   }
 }

@@ -36,6 +36,7 @@ import {
   sdkFromToken,
   startPgCluster,
   startServer,
+  stdoutWhen,
   uniqueKey,
 } from './harness.mjs'
 import {
@@ -322,8 +323,7 @@ async function scenario(dataDir, end) {
     if (pg) await databaseFor(dataDir, { cluster: pg })
     const first = await startServer({ dataDir, seed: false })
     servers.push(first)
-    const shown = BOOTSTRAP_KEY_LINE.exec(first.stdout())
-    assert.ok(shown, `the first start shows its sandbox API key:\n${first.stdout()}`)
+    const shown = BOOTSTRAP_KEY_LINE.exec(await stdoutWhen(first, (out) => BOOTSTRAP_KEY_LINE.test(out)))
     const bootstrapKey = shown[1]
     secrets.push(secret('the sandbox API key of the first start', bootstrapKey))
     ok200(await call(first, '/devices/list', { method: 'GET', token: bootstrapKey }))
