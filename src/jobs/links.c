@@ -15,6 +15,8 @@
 /* CONNECTS_AT_ONCE: connect tries (a thread each, up to PROBE_MS) running
  * at most on this node; more wait in the store for a free place. */
 enum { LOOK_MS = 1000, PROBE_MS = 10000, CONNECTS_AT_ONCE = 8 };
+/* How long shutdown waits for the closed sessions' threads to end. */
+enum { LINKS_END_MS = 10000 };
 
 /* A session this node holds for a live account. */
 typedef struct held {
@@ -758,6 +760,9 @@ void links_stop(links *l)
         sessions = h->next;
         close_session(h);
     }
+    if (!live_links_wait(LINKS_END_MS))
+        fprintf(stderr, "latchkey: provider links: a connection did not end within %d ms\n",
+                LINKS_END_MS);
     /* Their attempts stay running under the worker's lease: whoever holds
      * the account next takes them when it runs out. */
     while (commands) {

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/arena.h"
 #include "providers/provider.h"
@@ -82,5 +83,11 @@ typedef struct live_ops {
 
 extern const provider zigbee2mqtt_provider;    /* zigbee2mqtt.c */
 extern const provider home_assistant_provider; /* home_assistant.c */
+
+/* Waits up to timeout_ms until the threads of every session opened (and
+ * closed since) have ended; whether they all have. For shutdown, after the
+ * sessions are closed: a thread that ends releases what it holds (its
+ * database connection), which it could not once the store is closed. */
+bool live_links_wait(int64_t timeout_ms);
 
 #endif

@@ -13,6 +13,21 @@
  * login through the connect webview opens a new session at once. */
 enum { BACKOFF_MIN_MS = 500, BACKOFF_MAX_MS = 30000, BACKOFF_REFUSED_MS = 300000 };
 
+/* The link threads that have not ended yet (they are detached: a session
+ * closes without waiting for its thread), for live_links_wait. */
+static pthread_mutex_t threads_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t threads_ended = PTHREAD_COND_INITIALIZER;
+static size_t threads_running;
+
+static void count_thread(int delta)
+{
+    pthread_mutex_lock(&threads_mu);
+    threads_running = delta > 0 ? threads_running + 1 : threads_running - 1;
+    if (threads_running == 0)
+        pthread_cond_broadcast(&threads_ended);
+    pthread_mutex_unlock(&threads_mu);
+}
+
 static void *run(void *arg)
 {
     live_link *link = arg;
@@ -46,7 +61,27 @@ static void *run(void *arg)
     pthread_mutex_destroy(&link->mu);
     pthread_cond_destroy(&link->wake);
     link->free(link);
+    count_thread(-1);
     return NULL;
+}
+
+bool live_links_wait(int64_t timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(timeout_ms / 1000);
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&threads_mu);
+    while (threads_running > 0)
+        if (pthread_cond_timedwait(&threads_ended, &threads_mu, &until) != 0)
+            break;
+    bool all = threads_running == 0;
+    pthread_mutex_unlock(&threads_mu);
+    return all;
 }
 
 bool live_link_start(live_link *link, const live_sink *sink, bool (*connect_once)(live_link *),
@@ -62,9 +97,11 @@ bool live_link_start(live_link *link, const live_sink *sink, bool (*connect_once
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    count_thread(+1);
     int rc = pthread_create(&link->thread, &attr, run, link);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
+        count_thread(-1);
         pthread_mutex_destroy(&link->mu);
         pthread_cond_destroy(&link->wake);
         free_session(link);
