@@ -608,6 +608,24 @@ export async function withServer(options, fn) {
 }
 
 /**
+ * Runs each step (a function, or undefined) in order, all of them even when
+ * one fails, then throws the first failure: a server's stop that reports a
+ * sanitizer finding must not leave the simulator and broker running (they
+ * would keep the test process alive until its timeout).
+ */
+export async function stopAll(...steps) {
+  let first
+  for (const step of steps) {
+    try {
+      await step?.()
+    } catch (err) {
+      first ??= err
+    }
+  }
+  if (first) throw first
+}
+
+/**
  * One server, startServer(options), for the tests of the file (or describe
  * block) that calls this: started before them and stopped after them, where
  * the stop fails the suite if the server did not exit cleanly. Returns the

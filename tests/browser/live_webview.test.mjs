@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 
-import { SEED, sdkFromApiKey, startServer } from '../api/harness.mjs'
+import { SEED, sdkFromApiKey, startServer, stopAll } from '../api/harness.mjs'
 import { startBroker, startDevsim } from '../lib/devsim.mjs'
 import { TEST_MS, heading, launchBrowser, openPage, screenshot } from './browser.mjs'
 
@@ -35,12 +35,14 @@ before(async () => {
   seam = sdkFromApiKey(server, SEED.apiKey1)
 })
 
-after(async () => {
-  await browser?.close()
-  await server?.stop()
-  await sim?.stop()
-  await broker?.stop()
-})
+after(() =>
+  stopAll(
+    () => browser?.close(),
+    () => server?.stop(),
+    () => sim?.stop(),
+    () => broker?.stop(),
+  ),
+)
 
 /** Fills the form's fields (by name), presses Connect, waits for the next page. */
 async function submitForm(page, fields) {

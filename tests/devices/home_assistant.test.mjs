@@ -18,6 +18,7 @@ import {
   sdkFromApiKey,
   sdkFromToken,
   startServer,
+  stopAll,
 } from '../api/harness.mjs'
 import { waitFor } from '../api/webview_flow.mjs'
 import { startDevsim } from '../lib/devsim.mjs'
@@ -47,10 +48,12 @@ before(async () => {
   userB = await createSession(srv, SEED.apiKey1, {}, { label: 'ha_b' })
 })
 
-after(async () => {
-  await srv?.stop()
-  await sim?.stop()
-})
+after(() =>
+  stopAll(
+    () => srv?.stop(),
+    () => sim?.stop(),
+  ),
+)
 
 const seamA = () => sdkFromToken(srv, userA.token)
 const simLock = async (entity) => (await sim.control.state()).ha[entity]

@@ -18,6 +18,7 @@ import {
   sleep,
   sqlQuery,
   startServer,
+  stopAll,
 } from '../api/harness.mjs'
 import { startBroker, startDevsim } from '../lib/devsim.mjs'
 import { connectLive } from './live_flow.mjs'
@@ -58,12 +59,14 @@ describe('live providers on several nodes', () => {
     a = await startServer({ args: ARGS, dataDir: dir })
     b = await startServer({ sharedWith: a, args: ARGS })
   })
-  after(async () => {
-    for (const node of [c, b, a]) await node?.kill()
-    await sim?.stop()
-    await broker?.stop()
-    removeDir(dir)
-  })
+  after(() =>
+    stopAll(
+      ...[c, b, a].map((node) => () => node?.kill()),
+      () => sim?.stop(),
+      () => broker?.stop(),
+      () => removeDir(dir),
+    ),
+  )
 
   const simLock = async () => Object.values((await sim.control.state()).zigbee)[0]
 

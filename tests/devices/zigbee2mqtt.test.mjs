@@ -21,6 +21,7 @@ import {
   sdkFromApiKey,
   sdkFromToken,
   startServer,
+  stopAll,
 } from '../api/harness.mjs'
 import { openWebview, postWebview, waitFor } from '../api/webview_flow.mjs'
 import { startBroker, startDevsim } from '../lib/devsim.mjs'
@@ -61,11 +62,13 @@ before(async () => {
   userB = await createSession(srv, SEED.apiKey1, {}, { label: 'z2m_b' })
 })
 
-after(async () => {
-  await srv?.stop()
-  await sim?.stop()
-  await broker?.stop()
-})
+after(() =>
+  stopAll(
+    () => srv?.stop(),
+    () => sim?.stop(),
+    () => broker?.stop(),
+  ),
+)
 
 const form = (extra = {}) => ({
   broker: broker.url,
