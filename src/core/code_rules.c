@@ -54,12 +54,15 @@ code_rules code_rules_of(const char *extra_properties)
     json_t *p = extra_properties ? json_loads(extra_properties, 0, NULL) : NULL;
     json_t *lengths = json_object_get(p, "supported_code_lengths");
     if (json_is_array(lengths)) {
-        r.supported = true;
         size_t i;
         json_t *v;
         json_array_foreach(lengths, i, v)
-            if (r.nlengths < (int)(sizeof r.lengths / sizeof *r.lengths) && json_is_integer(v))
+            if (r.nlengths < (int)(sizeof r.lengths / sizeof *r.lengths) && json_is_integer(v) &&
+                json_integer_value(v) > 0 && json_integer_value(v) <= 16)
                 r.lengths[r.nlengths++] = (int)json_integer_value(v);
+        /* A lock that names no length it takes takes no codes (and none
+         * could be generated for it). */
+        r.supported = r.nlengths > 0;
         r.max_active = json_integer_value(json_object_get(p, "max_active_codes_supported"));
         r.backup_pool_supported = json_is_true(json_object_get(p, "supports_backup_access_code_pool"));
         /* On unless devices/update turned it off. */
